@@ -1,0 +1,21 @@
+
+# Consider dependencies only in project.
+set(CMAKE_DEPENDS_IN_PROJECT_ONLY OFF)
+
+# The set of languages for which implicit dependencies are needed:
+set(CMAKE_DEPENDS_LANGUAGES
+  )
+
+# The set of dependency files which are needed:
+set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/main/tests/common.c" "CMakeFiles/test_cli.dir/tests/common.c.o" "gcc" "CMakeFiles/test_cli.dir/tests/common.c.o.d"
+  "/work/main/tests/test_cli.c" "CMakeFiles/test_cli.dir/tests/test_cli.c.o" "gcc" "CMakeFiles/test_cli.dir/tests/test_cli.c.o.d"
+  )
+
+# Targets to which this target links.
+set(CMAKE_TARGET_LINKED_INFO_FILES
+  "/work/main/build/CMakeFiles/vkattn_static.dir/DependInfo.cmake"
+  )
+
+# Fortran module output directory.
+set(CMAKE_Fortran_TARGET_MODULE_DIR "")

@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libvkattn_static.a"
+)

@@ -1,0 +1,36 @@
+# CMake generated Testfile for 
+# Source directory: /work/main
+# Build directory: /work/main/build
+# 
+# This file includes the relevant testing commands required for 
+# testing this directory and lists subdirectories to be tested as well.
+add_test([=[test_cli]=] "/work/main/build/tests/test_cli")
+set_tests_properties([=[test_cli]=] PROPERTIES  TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/cmake/VkattnTests.cmake;33;add_test;/work/main/cmake/VkattnTests.cmake;0;;/work/main/CMakeLists.txt;83;include;/work/main/CMakeLists.txt;0;")
+if(CTEST_CONFIGURATION_TYPE MATCHES "^([Vv][Aa][Ll][Gg][Rr][Ii][Nn][Dd])$")
+  add_test([=[valgrind_test_cli]=] "/usr/bin/valgrind" "--error-exitcode=1" "--leak-check=full" "--errors-for-leak-kinds=definite" "/work/main/build/tests/test_cli")
+  set_tests_properties([=[valgrind_test_cli]=] PROPERTIES  ENVIRONMENT "VKATTN_TEST_BACKENDS=cpu;CK_FORK=no" LABELS "valgrind" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/cmake/VkattnTests.cmake;38;add_test;/work/main/cmake/VkattnTests.cmake;0;;/work/main/CMakeLists.txt;83;include;/work/main/CMakeLists.txt;0;")
+endif()
+add_test([=[test_cmd]=] "/work/main/build/tests/test_cmd")
+set_tests_properties([=[test_cmd]=] PROPERTIES  TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/cmake/VkattnTests.cmake;33;add_test;/work/main/cmake/VkattnTests.cmake;0;;/work/main/CMakeLists.txt;83;include;/work/main/CMakeLists.txt;0;")
+if(CTEST_CONFIGURATION_TYPE MATCHES "^([Vv][Aa][Ll][Gg][Rr][Ii][Nn][Dd])$")
+  add_test([=[valgrind_test_cmd]=] "/usr/bin/valgrind" "--error-exitcode=1" "--leak-check=full" "--errors-for-leak-kinds=definite" "/work/main/build/tests/test_cmd")
+  set_tests_properties([=[valgrind_test_cmd]=] PROPERTIES  ENVIRONMENT "VKATTN_TEST_BACKENDS=cpu;CK_FORK=no" LABELS "valgrind" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/cmake/VkattnTests.cmake;38;add_test;/work/main/cmake/VkattnTests.cmake;0;;/work/main/CMakeLists.txt;83;include;/work/main/CMakeLists.txt;0;")
+endif()
+add_test([=[test_context]=] "/work/main/build/tests/test_context")
+set_tests_properties([=[test_context]=] PROPERTIES  TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/cmake/VkattnTests.cmake;33;add_test;/work/main/cmake/VkattnTests.cmake;0;;/work/main/CMakeLists.txt;83;include;/work/main/CMakeLists.txt;0;")
+if(CTEST_CONFIGURATION_TYPE MATCHES "^([Vv][Aa][Ll][Gg][Rr][Ii][Nn][Dd])$")
+  add_test([=[valgrind_test_context]=] "/usr/bin/valgrind" "--error-exitcode=1" "--leak-check=full" "--errors-for-leak-kinds=definite" "/work/main/build/tests/test_context")
+  set_tests_properties([=[valgrind_test_context]=] PROPERTIES  ENVIRONMENT "VKATTN_TEST_BACKENDS=cpu;CK_FORK=no" LABELS "valgrind" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/cmake/VkattnTests.cmake;38;add_test;/work/main/cmake/VkattnTests.cmake;0;;/work/main/CMakeLists.txt;83;include;/work/main/CMakeLists.txt;0;")
+endif()
+add_test([=[test_pipeline_cache]=] "/work/main/build/tests/test_pipeline_cache")
+set_tests_properties([=[test_pipeline_cache]=] PROPERTIES  TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/cmake/VkattnTests.cmake;33;add_test;/work/main/cmake/VkattnTests.cmake;0;;/work/main/CMakeLists.txt;83;include;/work/main/CMakeLists.txt;0;")
+if(CTEST_CONFIGURATION_TYPE MATCHES "^([Vv][Aa][Ll][Gg][Rr][Ii][Nn][Dd])$")
+  add_test([=[valgrind_test_pipeline_cache]=] "/usr/bin/valgrind" "--error-exitcode=1" "--leak-check=full" "--errors-for-leak-kinds=definite" "/work/main/build/tests/test_pipeline_cache")
+  set_tests_properties([=[valgrind_test_pipeline_cache]=] PROPERTIES  ENVIRONMENT "VKATTN_TEST_BACKENDS=cpu;CK_FORK=no" LABELS "valgrind" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/cmake/VkattnTests.cmake;38;add_test;/work/main/cmake/VkattnTests.cmake;0;;/work/main/CMakeLists.txt;83;include;/work/main/CMakeLists.txt;0;")
+endif()
+add_test([=[test_softmax]=] "/work/main/build/tests/test_softmax")
+set_tests_properties([=[test_softmax]=] PROPERTIES  TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/cmake/VkattnTests.cmake;33;add_test;/work/main/cmake/VkattnTests.cmake;0;;/work/main/CMakeLists.txt;83;include;/work/main/CMakeLists.txt;0;")
+if(CTEST_CONFIGURATION_TYPE MATCHES "^([Vv][Aa][Ll][Gg][Rr][Ii][Nn][Dd])$")
+  add_test([=[valgrind_test_softmax]=] "/usr/bin/valgrind" "--error-exitcode=1" "--leak-check=full" "--errors-for-leak-kinds=definite" "/work/main/build/tests/test_softmax")
+  set_tests_properties([=[valgrind_test_softmax]=] PROPERTIES  ENVIRONMENT "VKATTN_TEST_BACKENDS=cpu;CK_FORK=no" LABELS "valgrind" TIMEOUT "600" _BACKTRACE_TRIPLES "/work/main/cmake/VkattnTests.cmake;38;add_test;/work/main/cmake/VkattnTests.cmake;0;;/work/main/CMakeLists.txt;83;include;/work/main/CMakeLists.txt;0;")
+endif()

@@ -1,0 +1,44 @@
+# Tests: every tests/test_*.c is one Check program (with tests/common.c) in <build>/tests, registered with ctest
+# under its file name. scripts/valgrind.sh reruns the same programs under valgrind (see VKATTN_VALGRIND_CONFIG).
+
+enable_testing()
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET check)
+
+file(GLOB VKATTN_TEST_SOURCES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/tests/test_*.c")
+set(VKATTN_TEST_COMMON "${PROJECT_SOURCE_DIR}/tests/common.c")
+if(VKATTN_TEST_SOURCES AND NOT EXISTS "${VKATTN_TEST_COMMON}")
+  message(FATAL_ERROR "vkattn: tests/common.c is missing; every tests/test_*.c program links it")
+endif()
+
+# The valgrind copies of the tests exist only under `ctest -C valgrind`, so a plain `ctest` stays fast.
+set(VKATTN_VALGRIND_CONFIG valgrind)
+find_program(VKATTN_VALGRIND valgrind)
+
+foreach(test_src IN LISTS VKATTN_TEST_SOURCES)
+  get_filename_component(test_name "${test_src}" NAME_WE)
+  add_executable(${test_name} "${test_src}" "${VKATTN_TEST_COMMON}")
+  vkattn_warnings(${test_name})
+  target_include_directories(${test_name} PRIVATE
+    "${PROJECT_SOURCE_DIR}/include" "${PROJECT_SOURCE_DIR}/src"
+    "${VKATTN_GENERATED_DIR}" "${VKATTN_VOLK_INCLUDE_DIR}")
+  target_compile_definitions(${test_name} PRIVATE VK_NO_PROTOTYPES "VKATTN_SOURCE_DIR=\"${PROJECT_SOURCE_DIR}\"")
+  if(VKATTN_BUILD_CLI)
+    target_compile_definitions(${test_name} PRIVATE "VKATTN_CLI_PATH=\"$<TARGET_FILE:vkattn_cli>\"")
+    add_dependencies(${test_name} vkattn_cli)
+  endif()
+  target_link_libraries(${test_name} PRIVATE vkattn_static PkgConfig::CHECK Vulkan::Headers)
+  set_target_properties(${test_name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${PROJECT_BINARY_DIR}/tests")
+
+  add_test(NAME ${test_name} COMMAND ${test_name})
+  set_tests_properties(${test_name} PROPERTIES TIMEOUT 600)
+
+  if(VKATTN_VALGRIND)
+    # CPU backend only (lavapipe's LLVM JIT is slow and noisy under valgrind); no fork, so valgrind sees the tests.
+    add_test(NAME valgrind_${test_name} CONFIGURATIONS ${VKATTN_VALGRIND_CONFIG}
+             COMMAND "${VKATTN_VALGRIND}" --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
+                     $<TARGET_FILE:${test_name}>)
+    set_tests_properties(valgrind_${test_name} PROPERTIES
+      TIMEOUT 600 LABELS valgrind ENVIRONMENT "VKATTN_TEST_BACKENDS=cpu;CK_FORK=no")
+  endif()
+endforeach()

@@ -1,0 +1,335 @@
+/*
+ * vkattn.h - the whole public API of vkattn: the position-aware parts of transformer attention on any GPU through
+ * Vulkan compute, with a CPU backend behind the same API.
+ *
+ * Conventions
+ * - Every fallible call returns vkattn_result: 0 (VKATTN_OK) on success, a negative code on failure. The codes come
+ *   from one table (VKATTN_RESULT_TABLE); vkattn_result_str() names them and vkattn_context_last_error() gives the
+ *   detailed message of the last failure on a context (naming the failing call and, for Vulkan, the VkResult).
+ * - Create calls take a `const *_desc*` whose zero value (or NULL) means "all defaults"; every default is written
+ *   beside its field below. The new object is written through an out-pointer, which is set to NULL on failure.
+ *   Destroy calls accept NULL.
+ * - A context owns everything created from it; destroying it frees what is still alive.
+ * - The library never aborts, exits or prints. Messages go to the logger given in the context desc, if any.
+ *
+ * Threads: a context, and every object created from it, may be used by one thread at a time; different contexts are
+ * independent and may be used from different threads at once.
+ */
+#ifndef VKATTN_H
+#define VKATTN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(VKATTN_SHARED)
+#  ifdef VKATTN_BUILDING
+#    define VKATTN_API __declspec(dllexport)
+#  else
+#    define VKATTN_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define VKATTN_API __attribute__((visibility("default")))
+#else
+#  define VKATTN_API
+#endif
+
+#define VKATTN_VERSION_MAJOR 0
+#define VKATTN_VERSION_MINOR 1
+#define VKATTN_VERSION_PATCH 0
+/* Version as one number: major * 10000 + minor * 100 + patch. */
+#define VKATTN_VERSION (VKATTN_VERSION_MAJOR * 10000 + VKATTN_VERSION_MINOR * 100 + VKATTN_VERSION_PATCH)
+
+/* The version of the library actually linked, as VKATTN_VERSION. */
+VKATTN_API uint32_t vkattn_version(void);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Result codes. X(NAME, value, description): VKATTN_OK = 0, errors negative.
+ * ------------------------------------------------------------------------------------------------------------- */
+#define VKATTN_RESULT_TABLE(X)                                                                                    \
+    X(OK, 0, "success")                                                                                           \
+    X(ERROR_INVALID_ARGUMENT, -1, "invalid argument (NULL pointer, out-of-range value or bad desc field)")       \
+    X(ERROR_INVALID_HANDLE, -2, "tensor handle is destroyed, never created or belongs to another context")       \
+    X(ERROR_SHAPE_MISMATCH, -3, "tensor shapes or strides do not fit the operation")                             \
+    X(ERROR_DTYPE_MISMATCH, -4, "tensor dtype is not supported by the operation or differs where it must match") \
+    X(ERROR_OVERFLOW, -5, "a size, stride or offset computation overflows")                                      \
+    X(ERROR_OUT_OF_HOST_MEMORY, -6, "out of host memory")                                                        \
+    X(ERROR_OUT_OF_DEVICE_MEMORY, -7, "out of device memory")                                                    \
+    X(ERROR_NO_VULKAN, -8, "the Vulkan loader library could not be loaded")                                      \
+    X(ERROR_NO_DEVICE, -9, "no Vulkan device matches the request")                                               \
+    X(ERROR_UNSUPPORTED, -10, "the device or backend does not support what was asked")                           \
+    X(ERROR_DEVICE_LOST, -11, "the device was lost; the context must be destroyed and created again")            \
+    X(ERROR_TIMEOUT, -12, "the wait timed out before the work finished")                                         \
+    X(ERROR_NOT_READY, -13, "results are not available yet (command list not submitted or not finished)")       \
+    X(ERROR_BAD_STATE, -14, "the object is in the wrong state for this call")                                    \
+    X(ERROR_VULKAN, -15, "a Vulkan call failed")                                                                 \
+    X(ERROR_IO, -16, "a file could not be read or written")                                                      \
+    X(ERROR_INTERNAL, -17, "internal error (a bug in vkattn)")
+
+typedef enum vkattn_result {
+#define VKATTN__RESULT_ENUM(name, value, text) VKATTN_##name = value,
+    VKATTN_RESULT_TABLE(VKATTN__RESULT_ENUM)
+#undef VKATTN__RESULT_ENUM
+} vkattn_result;
+
+/* A static description of the code ("invalid argument ..."); never NULL ("unknown result" for unknown codes). */
+VKATTN_API const char *vkattn_result_str(vkattn_result r);
+/* The code's name without prefix ("ERROR_INVALID_ARGUMENT"); never NULL ("UNKNOWN" for unknown codes). */
+VKATTN_API const char *vkattn_result_name(vkattn_result r);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Context and devices
+ * ------------------------------------------------------------------------------------------------------------- */
+typedef struct vkattn_context vkattn_context;
+
+typedef enum vkattn_backend {
+    VKATTN_BACKEND_AUTO = 0, /* Vulkan if a loader and a device are there, else the CPU backend */
+    VKATTN_BACKEND_VULKAN = 1,
+    VKATTN_BACKEND_CPU = 2,
+} vkattn_backend;
+
+typedef enum vkattn_log_level {
+    VKATTN_LOG_DEFAULT = 0, /* as a desc value: VKATTN_LOG_WARN */
+    VKATTN_LOG_ERROR = 1,
+    VKATTN_LOG_WARN = 2,
+    VKATTN_LOG_INFO = 3,
+    VKATTN_LOG_DEBUG = 4,
+} vkattn_log_level;
+
+/* Receives every message at or above the context's log level. `msg` has no trailing newline and is valid only
+ * during the call. Validation-layer messages arrive as WARN or ERROR with the prefix "validation: ". */
+typedef void (*vkattn_log_fn)(void *user, vkattn_log_level level, const char *msg);
+
+enum vkattn_context_flags {
+    /* Enable the Khronos validation layer (also enabled by the environment variable VKATTN_VALIDATION=1).
+     * Context creation fails with VKATTN_ERROR_UNSUPPORTED when the layer is not installed. */
+    VKATTN_CONTEXT_VALIDATION = 1u << 0,
+    /* Do not read or write the on-disk pipeline cache. */
+    VKATTN_CONTEXT_NO_PIPELINE_CACHE = 1u << 1,
+    /* Use device-local memory with staging copies even on unified-memory devices (for testing the discrete-GPU
+     * path on integrated and CPU devices). */
+    VKATTN_CONTEXT_FORCE_STAGING = 1u << 2,
+    /* Ignore the environment variables VKATTN_DEVICE and VKATTN_VALIDATION. */
+    VKATTN_CONTEXT_IGNORE_ENV = 1u << 3,
+};
+
+typedef struct vkattn_context_desc {
+    vkattn_backend backend;   /* 0 = VKATTN_BACKEND_AUTO */
+    /* Which Vulkan device: NULL = the environment variable VKATTN_DEVICE if set, else the default device (the first
+     * discrete GPU, else the first integrated GPU, else the first virtual GPU, else the first CPU device such as
+     * lavapipe). A string of decimal digits is an index into the Vulkan device list (as `vkattn devices` prints it);
+     * anything else is a case-insensitive substring of the device name. */
+    const char *device;
+    uint32_t flags;           /* vkattn_context_flags; 0 = none */
+    /* Directory of the pipeline cache: NULL = $XDG_CACHE_HOME/vkattn, else $HOME/.cache/vkattn. One file per device,
+     * named by vendor id, device id and pipeline-cache UUID. A missing, corrupt or foreign file is ignored. */
+    const char *cache_dir;
+    vkattn_log_fn log;        /* NULL = messages are dropped */
+    void *log_user;           /* passed to `log` */
+    vkattn_log_level log_level; /* 0 = VKATTN_LOG_WARN: deliver ERROR and WARN */
+    /* Timeout of the implicit wait in immediate-mode operations and transfers: 0 = 60000 ms. */
+    uint32_t timeout_ms;
+} vkattn_context_desc;
+
+typedef enum vkattn_device_type {
+    VKATTN_DEVICE_OTHER = 0,
+    VKATTN_DEVICE_DISCRETE = 1,
+    VKATTN_DEVICE_INTEGRATED = 2,
+    VKATTN_DEVICE_VIRTUAL = 3,
+    VKATTN_DEVICE_CPU = 4, /* a Vulkan device that runs on the CPU (lavapipe, SwiftShader) and the CPU backend */
+} vkattn_device_type;
+
+/* What a device offers. For the CPU backend: backend = VKATTN_BACKEND_CPU, type = VKATTN_DEVICE_CPU, the host's
+ * CPU model as name, unified_memory = true, and limits that describe the host (no workgroup limits: 0). */
+typedef struct vkattn_device_info {
+    vkattn_backend backend;
+    uint32_t index;                 /* position in the Vulkan device list; 0 for the CPU backend */
+    char name[256];
+    vkattn_device_type type;
+    uint32_t vendor_id;             /* PCI vendor id (0x10de NVIDIA, 0x1002 AMD, 0x8086 Intel, 0x5143 Qualcomm ...) */
+    uint32_t device_id;
+    char vendor[32];                /* vendor name derived from vendor_id ("NVIDIA", "AMD", "Mesa", ...) */
+    char driver_name[256];          /* VkPhysicalDeviceDriverProperties, where available */
+    char driver_info[256];
+    uint32_t driver_version;        /* raw, vendor-encoded */
+    uint32_t api_version;           /* VK_MAKE_API_VERSION encoded */
+    uint8_t pipeline_cache_uuid[16];
+    uint32_t subgroup_size;         /* 0 when unknown */
+    bool subgroup_arithmetic;       /* subgroup arithmetic operations in compute shaders */
+    bool fp16_storage;              /* 16-bit storage buffers */
+    bool fp16_arithmetic;           /* shaderFloat16 */
+    bool cooperative_matrix_nv;     /* VK_NV_cooperative_matrix present */
+    bool unified_memory;            /* all device-local memory is host visible (integrated, CPU devices) */
+    bool timestamps;                /* compute-queue timestamps are available */
+    double timestamp_period_ns;     /* nanoseconds per timestamp tick */
+    uint32_t max_workgroup_invocations;
+    uint32_t max_workgroup_size[3];
+    uint32_t max_workgroup_count[3];
+    uint32_t max_shared_memory;     /* bytes */
+    uint64_t max_storage_buffer_range; /* bytes */
+    uint64_t min_storage_buffer_offset_alignment;
+    uint64_t max_allocation_count;
+    uint64_t max_allocation_size;   /* bytes, 0 when unknown */
+    uint64_t device_local_bytes;    /* size of the largest device-local heap */
+} vkattn_device_info;
+
+/* Lists the Vulkan devices: writes up to `capacity` entries to `out` (may be NULL when capacity is 0) and the number
+ * of devices to `*count`. Returns VKATTN_ERROR_NO_VULKAN when no loader is installed (with *count = 0). */
+VKATTN_API vkattn_result vkattn_enumerate_devices(vkattn_device_info *out, uint32_t capacity, uint32_t *count);
+
+/* Creates a context. desc may be NULL (all defaults). On failure *out is NULL and the message is available from
+ * vkattn_context_last_error(NULL) on the same thread. AUTO falls back to the CPU backend when Vulkan has no loader
+ * or no device (logging why at INFO); VULKAN fails with VKATTN_ERROR_NO_VULKAN or VKATTN_ERROR_NO_DEVICE. */
+VKATTN_API vkattn_result vkattn_context_create(const vkattn_context_desc *desc, vkattn_context **out);
+/* Waits for all submitted work, saves the pipeline cache and frees everything the context owns. NULL is a no-op. */
+VKATTN_API void vkattn_context_destroy(vkattn_context *ctx);
+VKATTN_API vkattn_result vkattn_context_device_info(const vkattn_context *ctx, vkattn_device_info *out);
+VKATTN_API vkattn_backend vkattn_context_backend(const vkattn_context *ctx);
+/* The detailed message of the last failed call on ctx ("" if none). With ctx = NULL: the last failure of
+ * vkattn_context_create or vkattn_enumerate_devices on this thread. Valid until the next call on ctx. */
+VKATTN_API const char *vkattn_context_last_error(const vkattn_context *ctx);
+
+/* Counters for tests and tuning. */
+typedef struct vkattn_context_stats {
+    uint64_t tensors_alive;
+    uint64_t bytes_allocated;        /* bytes handed to tensors */
+    uint64_t memory_blocks;          /* device memory allocations (Vulkan) or host blocks (CPU) */
+    uint64_t pipelines_created;      /* pipelines built so far (lazily, on first use) */
+    bool pipeline_cache_loaded;      /* a valid on-disk pipeline cache was found and used */
+    bool pipeline_cache_rejected;    /* an on-disk pipeline cache was found but ignored (corrupt or other device) */
+    uint64_t submissions;            /* queue submissions so far */
+    uint64_t validation_messages;    /* validation-layer messages of WARN or ERROR severity received */
+} vkattn_context_stats;
+
+VKATTN_API vkattn_result vkattn_context_stats_get(const vkattn_context *ctx, vkattn_context_stats *out);
+
+/* Waits until all work submitted on the context has finished (timeout in nanoseconds; UINT64_MAX = forever). */
+VKATTN_API vkattn_result vkattn_context_wait_idle(vkattn_context *ctx, uint64_t timeout_ns);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Tensors
+ * ------------------------------------------------------------------------------------------------------------- */
+#define VKATTN_MAX_DIMS 4
+
+typedef enum vkattn_dtype {
+    VKATTN_F32 = 0,
+    VKATTN_F16 = 1, /* IEEE binary16 storage; arithmetic is done in f32 */
+    VKATTN_I32 = 2, /* for position tensors */
+} vkattn_dtype;
+
+/* A tensor handle: a value, not a pointer. The zero handle is never valid. Using a handle after its tensor was
+ * destroyed, or with another context, returns VKATTN_ERROR_INVALID_HANDLE. */
+typedef struct vkattn_tensor {
+    uint64_t id;
+} vkattn_tensor;
+
+typedef struct vkattn_tensor_desc {
+    vkattn_dtype dtype;                    /* 0 = VKATTN_F32 */
+    uint32_t ndim;                         /* 1 to 4 */
+    int64_t shape[VKATTN_MAX_DIMS];        /* each >= 1; entries past ndim are ignored */
+    /* In elements. All zero = contiguous row-major (the last dim has stride 1). For vkattn_tensor_create the
+     * strides must be all zero: a new tensor is always contiguous; strided views come from vkattn_tensor_view. */
+    int64_t strides[VKATTN_MAX_DIMS];
+} vkattn_tensor_desc;
+
+/* Creates a contiguous tensor of uninitialised contents. */
+VKATTN_API vkattn_result vkattn_tensor_create(vkattn_context *ctx, const vkattn_tensor_desc *desc,
+                                              vkattn_tensor *out);
+/* Creates a view of `base`'s storage: element (i0..i3) of the view is element offset + sum(ik * strides[k]) of the
+ * base's storage, counted in elements of base's dtype from base's own first element. desc->dtype must equal the
+ * base's; strides all zero = contiguous. Every element must lie inside the base's storage; each stride must be
+ * >= 1 (a stride of a dim of size 1 is ignored). The view keeps the storage alive after the base is destroyed. */
+VKATTN_API vkattn_result vkattn_tensor_view(vkattn_context *ctx, vkattn_tensor base, const vkattn_tensor_desc *desc,
+                                            int64_t offset, vkattn_tensor *out);
+/* Destroys the handle; storage is freed when no view and no pending command list uses it. A zero handle is a no-op;
+ * a stale handle is ignored. */
+VKATTN_API void vkattn_tensor_destroy(vkattn_context *ctx, vkattn_tensor t);
+/* The tensor's desc, with its strides filled in. */
+VKATTN_API vkattn_result vkattn_tensor_get_desc(vkattn_context *ctx, vkattn_tensor t, vkattn_tensor_desc *out);
+/* Number of elements and bytes of dense host data for the tensor's logical shape. */
+VKATTN_API vkattn_result vkattn_tensor_numel(vkattn_context *ctx, vkattn_tensor t, uint64_t *numel);
+VKATTN_API size_t vkattn_dtype_size(vkattn_dtype dtype); /* 4, 2, 4; 0 for unknown */
+VKATTN_API const char *vkattn_dtype_name(vkattn_dtype dtype); /* "f32", "f16", "i32"; "?" for unknown */
+
+/* Copy between host memory and a tensor. The host side is dense, in the tensor's logical row-major order, of the
+ * tensor's dtype; `bytes` must equal numel * dtype size. Both wait for all work previously submitted on the context,
+ * then transfer (staging copies on discrete GPUs, direct mapping on unified-memory devices), and return when done.
+ * Writing a strided view changes only the view's elements. */
+VKATTN_API vkattn_result vkattn_tensor_write(vkattn_context *ctx, vkattn_tensor t, const void *src, size_t bytes);
+VKATTN_API vkattn_result vkattn_tensor_read(vkattn_context *ctx, vkattn_tensor t, void *dst, size_t bytes);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Command lists
+ *
+ * Every op takes a `vkattn_cmd *cmd`: NULL runs the op immediately (record, submit, wait with the context timeout);
+ * a command list records it instead. A list is submitted once with one fence; barriers between dependent ops (one
+ * writes what a later one reads or writes, or reads what a later one writes) are inserted automatically. The CPU
+ * backend runs the same list in order at submit. Tensors used by a recorded op stay alive until the list is reset
+ * or destroyed, even if their handles are destroyed.
+ * ------------------------------------------------------------------------------------------------------------- */
+typedef struct vkattn_cmd vkattn_cmd;
+
+enum vkattn_cmd_flags {
+    /* Record a GPU timestamp before and after each op (wall clock on the CPU backend); see vkattn_cmd_timings. */
+    VKATTN_CMD_TIMESTAMPS = 1u << 0,
+};
+
+typedef struct vkattn_cmd_desc {
+    uint32_t flags; /* vkattn_cmd_flags; 0 = none */
+} vkattn_cmd_desc;
+
+/* States: recording -> (submit) -> pending -> (wait) -> complete -> (reset) -> recording. */
+VKATTN_API vkattn_result vkattn_cmd_create(vkattn_context *ctx, const vkattn_cmd_desc *desc, vkattn_cmd **out);
+/* Waits for pending work (without timeout) and frees the list. NULL is a no-op. */
+VKATTN_API void vkattn_cmd_destroy(vkattn_cmd *cmd);
+/* Submits the recorded ops. An empty list is allowed. Fails with VKATTN_ERROR_BAD_STATE unless recording. */
+VKATTN_API vkattn_result vkattn_cmd_submit(vkattn_cmd *cmd);
+/* Waits up to timeout_ns nanoseconds (UINT64_MAX = forever) for a submitted list. VKATTN_ERROR_TIMEOUT leaves the
+ * list pending: wait again later. */
+VKATTN_API vkattn_result vkattn_cmd_wait(vkattn_cmd *cmd, uint64_t timeout_ns);
+/* Returns a complete (or never submitted) list to recording with no ops, releasing its tensors. */
+VKATTN_API vkattn_result vkattn_cmd_reset(vkattn_cmd *cmd);
+/* Number of ops recorded in the list. */
+VKATTN_API uint32_t vkattn_cmd_op_count(const vkattn_cmd *cmd);
+
+typedef struct vkattn_op_timing {
+    const char *op;  /* static name of the op ("softmax", "copy", ...) */
+    double ms;       /* GPU time between the op's timestamps (wall-clock time on the CPU backend) */
+} vkattn_op_timing;
+
+/* Per-op timings of a completed list made with VKATTN_CMD_TIMESTAMPS: writes min(capacity, ops) entries in
+ * recording order and the number of ops to *count. VKATTN_ERROR_NOT_READY before the list completes,
+ * VKATTN_ERROR_UNSUPPORTED without the flag or when the device has no timestamps. */
+VKATTN_API vkattn_result vkattn_cmd_timings(const vkattn_cmd *cmd, vkattn_op_timing *out, uint32_t capacity,
+                                            uint32_t *count);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Ops
+ * ------------------------------------------------------------------------------------------------------------- */
+
+/* dst = src, element by element, for tensors of the same shape (strides may differ); converts between f32 and f16
+ * (round to nearest even on the CPU backend; on Vulkan the device's f32->f16 conversion, which is round to nearest
+ * even on lavapipe and the desktop drivers vkattn knows). i32 copies only to i32. */
+VKATTN_API vkattn_result vkattn_copy(vkattn_context *ctx, vkattn_cmd *cmd, vkattn_tensor src, vkattn_tensor dst);
+
+typedef struct vkattn_softmax_desc {
+    float scale; /* multiplies x before the softmax; 0 = 1.0. Must be finite. */
+} vkattn_softmax_desc;
+
+/* Softmax along the last axis:  y[..., j] = exp(s*x[..., j] - m) / sum_k exp(s*x[..., k] - m),  m = max_k s*x[..., k].
+ * x and y: same shape (1 to 4 dims, any row length >= 1), same dtype (f32 or f16; arithmetic in f32), any strides;
+ * y may be x (in place). -inf entries get 0; a row whose entries are all -inf gives all zeros; +inf entries share
+ * the mass equally; rows of huge finite values give no NaN. A NaN in the row gives NaN for the row. desc may be
+ * NULL. */
+VKATTN_API vkattn_result vkattn_softmax(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_softmax_desc *desc,
+                                        vkattn_tensor x, vkattn_tensor y);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VKATTN_H */

@@ -1,0 +1,90 @@
+/*
+ * cpu_internal.h - what the CPU backend's files share: the buffer type, element access and the kernels.
+ *
+ * Kernels get ops checked by the front ends (4-dim tensors, outputs either the inputs' own views or disjoint from
+ * them), so they cannot fail. They walk a tensor as rows: dims 0..2 pick a row, dim 3 runs along it.
+ */
+#ifndef VKATTN_CPU_INTERNAL_H
+#define VKATTN_CPU_INTERNAL_H
+
+#include "core/internal.h"
+
+#include <string.h>
+
+/* Host memory of one storage (calloc'ed, so aligned for every dtype). */
+typedef struct vkattn__cpu_buffer {
+    unsigned char *data;
+    uint64_t bytes;
+} vkattn__cpu_buffer;
+
+static inline unsigned char *vkattn__cpu_data(const vkattn__tensor *t)
+{
+    return ((const vkattn__cpu_buffer *)t->storage->impl)->data;
+}
+
+static inline int64_t vkattn__cpu_rows(const vkattn__tensor *t)
+{
+    return t->shape[0] * t->shape[1] * t->shape[2];
+}
+
+/* Storage index of element 0 of row r (r = (i0 * shape[1] + i1) * shape[2] + i2). */
+static inline int64_t vkattn__cpu_row_start(const vkattn__tensor *t, int64_t r)
+{
+    int64_t i2 = r % t->shape[2];
+    int64_t i1 = (r / t->shape[2]) % t->shape[1];
+    int64_t i0 = r / (t->shape[2] * t->shape[1]);
+    return t->offset + i0 * t->strides[0] + i1 * t->strides[1] + i2 * t->strides[2];
+}
+
+/* Element e of the storage (counted in t's dtype) as a double; exact for every f32, f16 and i32 value. */
+static inline double vkattn__cpu_load(const vkattn__tensor *t, int64_t e)
+{
+    const unsigned char *p = vkattn__cpu_data(t);
+    float f;
+    int32_t i;
+    uint16_t h;
+    switch (t->dtype) {
+    case VKATTN_F16:
+        memcpy(&h, p + e * 2, sizeof h);
+        return vkattn__half_to_float(h);
+    case VKATTN_I32:
+        memcpy(&i, p + e * 4, sizeof i);
+        return i;
+    case VKATTN_F32:
+        break;
+    }
+    memcpy(&f, p + e * 4, sizeof f);
+    return f;
+}
+
+/* Stores v into element e, rounded to f32 first (and from there to f16, nearest even). For i32, v must be an
+ * integer in range (i32 data is only ever copied, never computed). */
+static inline void vkattn__cpu_store(const vkattn__tensor *t, int64_t e, double v)
+{
+    unsigned char *p = vkattn__cpu_data(t);
+    switch (t->dtype) {
+    case VKATTN_F16: {
+        uint16_t h = vkattn__float_to_half((float)v);
+        memcpy(p + e * 2, &h, sizeof h);
+        return;
+    }
+    case VKATTN_I32: {
+        int32_t i = (int32_t)v;
+        memcpy(p + e * 4, &i, sizeof i);
+        return;
+    }
+    case VKATTN_F32:
+        break;
+    }
+    float f = (float)v;
+    memcpy(p + e * 4, &f, sizeof f);
+}
+
+/* Kernels (cpu_copy.c, cpu_softmax.c). */
+void vkattn__cpu_copy(const vkattn__op *op);
+void vkattn__cpu_softmax(const vkattn__op *op);
+
+/* Fills ctx->info for the host (cpu_info.c). */
+void vkattn__cpu_device_info(vkattn_device_info *info);
+
+#endif /* VKATTN_CPU_INTERNAL_H */

@@ -1,0 +1,155 @@
+/*
+ * vk_context.c - vkattn__vulkan_init: instance, device choice, VkDevice with the optional features it offers
+ * (16-bit storage, float16 arithmetic; nothing else), memory and pipeline cache; the backend table; teardown.
+ */
+#include "vulkan/vk_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void vulkan_destroy(vkattn_context *ctx);
+
+static const vkattn__backend vulkan_backend = {
+    .name = "vulkan",
+    .destroy = vulkan_destroy,
+    .wait_idle = vkattn__vk_wait_idle,
+    .buffer_create = vkattn__vk_buffer_create,
+    .buffer_destroy = vkattn__vk_buffer_destroy,
+    .buffer_write = vkattn__vk_buffer_write,
+    .buffer_read = vkattn__vk_buffer_read,
+    .cmd_create = vkattn__vk_cmd_create,
+    .cmd_destroy = vkattn__vk_cmd_destroy,
+    .cmd_record = vkattn__vk_cmd_record,
+    .cmd_submit = vkattn__vk_cmd_submit,
+    .cmd_wait = vkattn__vk_cmd_wait,
+    .cmd_reset = vkattn__vk_cmd_reset,
+    .cmd_timings = vkattn__vk_cmd_timings,
+};
+
+static vkattn_result create_device(vkattn_context *ctx, const char *func, const vkattn__vk_facts *f)
+{
+    vkattn__vk_context *vk = vkattn__vk(ctx);
+    float priority = 1.0f;
+    VkDeviceQueueCreateInfo queue = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+        .queueFamilyIndex = f->queue_family,
+        .queueCount = 1,
+        .pQueuePriorities = &priority,
+    };
+    /* fp16_arithmetic is true only where this structure may be chained (API 1.2 or the extension). */
+    VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+        .shaderFloat16 = f->info.fp16_arithmetic,
+    };
+    VkPhysicalDevice16BitStorageFeatures storage16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+        .pNext = f->info.fp16_arithmetic ? &f16 : NULL,
+        .storageBuffer16BitAccess = f->info.fp16_storage,
+    };
+    const char *extensions[2];
+    uint32_t n_extensions = 0;
+    if (f->info.fp16_arithmetic && f->ext_float16_int8)
+        extensions[n_extensions++] = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
+    if (f->ext_portability_subset)
+        extensions[n_extensions++] = "VK_KHR_portability_subset";
+    VkDeviceCreateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+        .pNext = &storage16,
+        .queueCreateInfoCount = 1,
+        .pQueueCreateInfos = &queue,
+        .enabledExtensionCount = n_extensions,
+        .ppEnabledExtensionNames = extensions,
+    };
+    VkResult res = vkCreateDevice(f->physical, &info, NULL, &vk->device);
+    if (res != VK_SUCCESS)
+        return vkattn__vk_fail(ctx, func, "vkCreateDevice", res);
+    volkLoadDeviceTable(&vk->fn, vk->device);
+    vk->fn.vkGetDeviceQueue(vk->device, f->queue_family, 0, &vk->queue);
+    return VKATTN_OK;
+}
+
+static void adopt_facts(vkattn_context *ctx, const vkattn__vk_facts *f)
+{
+    vkattn__vk_context *vk = vkattn__vk(ctx);
+    ctx->info = f->info;
+    vk->physical = f->physical;
+    vk->queue_family = f->queue_family;
+    vk->timestamp_valid_bits = f->timestamp_valid_bits;
+    vk->limits = f->limits;
+    vk->memory_props = f->memory;
+    vk->max_allocation_size = f->info.max_allocation_size ? f->info.max_allocation_size : VK_WHOLE_SIZE;
+}
+
+/* Instance, device choice and VkDevice: everything that calls instance-level functions (lock held). */
+static vkattn_result open_device(vkattn_context *ctx, const char *func, const char *selector, bool validation)
+{
+    vkattn__vk_context *vk = vkattn__vk(ctx);
+    vkattn_result r = vkattn__vk_instance_create(ctx, func, validation, &vk->instance);
+    if (r != VKATTN_OK)
+        return r;
+    vkattn__vk_facts *all = NULL;
+    uint32_t count = 0;
+    const vkattn__vk_facts *chosen = NULL;
+    r = vkattn__vk_facts_all(ctx, func, &vk->instance, &all, &count);
+    if (r == VKATTN_OK)
+        r = vkattn__vk_choose(ctx, func, all, count, selector, &chosen);
+    if (r == VKATTN_OK) {
+        adopt_facts(ctx, chosen);
+        r = create_device(ctx, func, chosen);
+    }
+    free(all);
+    return r;
+}
+
+/* Frees whatever init got to; the same path serves a failed init and vkattn_context_destroy. */
+static void teardown(vkattn_context *ctx)
+{
+    vkattn__vk_context *vk = vkattn__vk(ctx);
+    if (vk->device) {
+        /* After a device loss this fails, and destruction is still what must happen next. */
+        vk->fn.vkDeviceWaitIdle(vk->device);
+        vkattn__vk_pipeline_cache_destroy(ctx);
+        vkattn__vk_pipelines_destroy(ctx);
+        vkattn__vk_memory_destroy(ctx);
+        vk->fn.vkDestroyDevice(vk->device, NULL);
+    }
+    vkattn__vk_instance_lock();
+    vkattn__vk_instance_destroy(&vk->instance);
+    vkattn__vk_instance_unlock();
+    free(vk);
+    ctx->impl = NULL;
+}
+
+vkattn_result vkattn__vulkan_init(vkattn_context *ctx, const char *device, bool validation)
+{
+    static const char func[] = "vkattn_context_create";
+    vkattn_result r = vkattn__vk_load(ctx, func);
+    if (r != VKATTN_OK)
+        return r;
+    vkattn__vk_context *vk = calloc(1, sizeof *vk);
+    if (!vk)
+        return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
+    ctx->impl = vk;
+    vkattn__vk_instance_lock();
+    r = open_device(ctx, func, device, validation);
+    vkattn__vk_instance_unlock();
+    if (r == VKATTN_OK)
+        r = vkattn__vk_memory_init(ctx, func);
+    if (r == VKATTN_OK)
+        r = vkattn__vk_pipeline_cache_init(ctx, func);
+    if (r != VKATTN_OK) {
+        teardown(ctx);
+        return r;
+    }
+    ctx->backend = &vulkan_backend;
+    vkattn__log(ctx, VKATTN_LOG_INFO, "%s: Vulkan device %u: %s (%s, %s %s)%s", func, ctx->info.index,
+                ctx->info.name, ctx->info.vendor, ctx->info.driver_name, ctx->info.driver_info,
+                validation ? ", validation on" : "");
+    return VKATTN_OK;
+}
+
+static void vulkan_destroy(vkattn_context *ctx)
+{
+    if (ctx->impl)
+        teardown(ctx);
+}
