@@ -1,1 +1,0 @@
-/work/main/build/shaders/copy_f16_f32.inc: /work/main/shaders/copy.comp /work/main/shaders/common.glsl

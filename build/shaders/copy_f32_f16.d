@@ -1,1 +1,0 @@
-/work/main/build/shaders/copy_f32_f16.inc: /work/main/shaders/copy.comp /work/main/shaders/common.glsl
