@@ -6,6 +6,10 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET check)
 
 file(GLOB VKATTN_TEST_SOURCES CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/tests/test_*.c")
+if(NOT VKATTN_BUILD_CLI)
+  # test_cli.c runs the vkattn program (VKATTN_CLI_PATH); without the program there is nothing for it to test.
+  list(FILTER VKATTN_TEST_SOURCES EXCLUDE REGEX "/test_cli\\.c$")
+endif()
 set(VKATTN_TEST_COMMON "${PROJECT_SOURCE_DIR}/tests/common.c")
 if(VKATTN_TEST_SOURCES AND NOT EXISTS "${VKATTN_TEST_COMMON}")
   message(FATAL_ERROR "vkattn: tests/common.c is missing; every tests/test_*.c program links it")

@@ -126,7 +126,9 @@ typedef struct vkattn_context_desc {
     const char *device;
     uint32_t flags;           /* vkattn_context_flags; 0 = none */
     /* Directory of the pipeline cache: NULL = $XDG_CACHE_HOME/vkattn, else $HOME/.cache/vkattn. One file per device,
-     * named by vendor id, device id and pipeline-cache UUID. A missing, corrupt or foreign file is ignored. */
+     * named pipelines-<vendor id>-<device id>.bin (hex) and checked against the driver's pipeline-cache UUID, so a
+     * driver update replaces it. A missing, corrupt or foreign file is ignored; the cache is saved (atomically) when
+     * the context is destroyed. */
     const char *cache_dir;
     vkattn_log_fn log;        /* NULL = messages are dropped */
     void *log_user;           /* passed to `log` */
@@ -144,7 +146,8 @@ typedef enum vkattn_device_type {
 } vkattn_device_type;
 
 /* What a device offers. For the CPU backend: backend = VKATTN_BACKEND_CPU, type = VKATTN_DEVICE_CPU, the host's
- * CPU model as name, unified_memory = true, and limits that describe the host (no workgroup limits: 0). */
+ * CPU model as name, unified_memory = true, workgroup limits 0 (not applicable) and UINT64_MAX for the 64-bit
+ * limits that the host does not bound (storage-buffer range, allocation count and size). */
 typedef struct vkattn_device_info {
     vkattn_backend backend;
     uint32_t index;                 /* position in the Vulkan device list; 0 for the CPU backend */
@@ -250,7 +253,7 @@ VKATTN_API vkattn_result vkattn_tensor_view(vkattn_context *ctx, vkattn_tensor b
 VKATTN_API void vkattn_tensor_destroy(vkattn_context *ctx, vkattn_tensor t);
 /* The tensor's desc, with its strides filled in. */
 VKATTN_API vkattn_result vkattn_tensor_get_desc(vkattn_context *ctx, vkattn_tensor t, vkattn_tensor_desc *out);
-/* Number of elements and bytes of dense host data for the tensor's logical shape. */
+/* Number of elements of the tensor's logical shape (dense host data is numel * vkattn_dtype_size bytes). */
 VKATTN_API vkattn_result vkattn_tensor_numel(vkattn_context *ctx, vkattn_tensor t, uint64_t *numel);
 VKATTN_API size_t vkattn_dtype_size(vkattn_dtype dtype); /* 4, 2, 4; 0 for unknown */
 VKATTN_API const char *vkattn_dtype_name(vkattn_dtype dtype); /* "f32", "f16", "i32"; "?" for unknown */

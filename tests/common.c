@@ -194,12 +194,15 @@ static const char *test_cache_dir(void)
 
 /* ---- contexts ---------------------------------------------------------------------------------------------------- */
 
-/* Vulkan failures that mean "this machine has no usable device" rather than a bug. */
+/* Vulkan failures that mean this machine cannot run the Vulkan cases (no loader, no device, no validation layer)
+ * rather than a bug. */
 static bool is_missing_vulkan(vkattn_result r)
 {
     return r == VKATTN_ERROR_NO_VULKAN || r == VKATTN_ERROR_NO_DEVICE || r == VKATTN_ERROR_UNSUPPORTED;
 }
 
+/* A caller's own logger is kept (the test wants to see the messages); the validation check at destroy then rests
+ * on stats.validation_messages alone. */
 vkattn_context *vkt_context_desc(vkattn_backend b, const vkattn_context_desc *desc)
 {
     if (!vkt_backend_enabled(b)) {
@@ -226,7 +229,8 @@ vkattn_context *vkt_context_desc(vkattn_backend b, const vkattn_context_desc *de
     ck_assert_msg(ctx == NULL, "vkattn_context_create failed but set *out");
     const char *why = vkattn_context_last_error(NULL);
     if (b != VKATTN_BACKEND_CPU && is_missing_vulkan(r) && !vkt_in_ci()) {
-        fprintf(stderr, "skipped: no usable Vulkan device (%s: %s)\n", vkattn_result_name(r), why);
+        fprintf(stderr, "skipped: no usable Vulkan device or validation layer (%s: %s)\n", vkattn_result_name(r),
+                why);
         return NULL;
     }
     ck_abort_msg("vkattn_context_create(%s) failed: %s: %s", vkt_backend_name(b), vkattn_result_name(r), why);
@@ -245,6 +249,7 @@ vkattn_context *vkt_context(vkattn_backend b)
     return vkt_context_flags(b, 0);
 }
 
+/* The log is read after the destroy: the layer reports objects a context failed to free while it goes down. */
 void vkt_context_destroy(vkattn_context *ctx)
 {
     if (!ctx)

@@ -188,7 +188,13 @@ static int child_fd = -1;
         }                                                                                                          \
     } while (0)
 
-static void child_fail(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#if defined(__GNUC__) || defined(__clang__)
+#  define CHILD_PRINTF __attribute__((format(printf, 2, 3)))
+#else
+#  define CHILD_PRINTF
+#endif
+
+static void child_fail(int line, const char *fmt, ...) CHILD_PRINTF;
 
 static void child_fail(int line, const char *fmt, ...)
 {
@@ -206,6 +212,7 @@ typedef int (*child_fn)(void);
 
 static void run_in_child(child_fn fn, const char *what)
 {
+    vkt_tmpdir(); /* made here, so that this process removes it and not the child, which ends with _exit */
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
     fflush(stdout);

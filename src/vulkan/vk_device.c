@@ -119,7 +119,8 @@ static void read_features_11(vkattn__vk_facts *f, const device_extensions *ext)
 {
     VkPhysicalDeviceShaderFloat16Int8Features f16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
-    VkPhysicalDevice16BitStorageFeatures storage16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+    VkPhysicalDevice16BitStorageFeatures storage16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
     f->ext_float16_int8 = f->api_version < VK_API_VERSION_1_2 && ext->float16_int8;
     if (f->api_version >= VK_API_VERSION_1_2 || ext->float16_int8)
         storage16.pNext = &f16;
@@ -219,8 +220,9 @@ vkattn_result vkattn__vk_facts_all(vkattn_context *ctx, const char *func, const 
         return VKATTN_OK;
     VkPhysicalDevice *pds = calloc(n, sizeof *pds);
     vkattn__vk_facts *facts = calloc(n, sizeof *facts);
-    vkattn_result r = (pds && facts) ? VKATTN_OK
-                                     : vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
+    vkattn_result r = VKATTN_OK;
+    if (!pds || !facts)
+        r = vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
     if (r == VKATTN_OK) {
         res = vkEnumeratePhysicalDevices(inst->handle, &n, pds);
         if (res < 0)
@@ -363,6 +365,9 @@ vkattn_result vkattn__vulkan_enumerate(vkattn_device_info *out, uint32_t capacit
     if (r == VKATTN_OK) {
         r = vkattn__vk_facts_all(NULL, func, &inst, &all, &n);
         vkattn__vk_instance_destroy(&inst);
+    } else if (r == VKATTN_ERROR_NO_DEVICE) { /* a loader without any driver (or only a 1.0 one): no device */
+        vkattn__clear_error(NULL);
+        r = VKATTN_OK;
     }
     vkattn__vk_instance_unlock();
     for (uint32_t i = 0; r == VKATTN_OK && i < n && i < capacity; i++)

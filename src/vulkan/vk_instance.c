@@ -80,7 +80,8 @@ static vkattn_result has_validation_layer(vkattn_context *ctx, const char *func,
     return res < 0 ? vkattn__vk_fail(ctx, func, "vkEnumerateInstanceLayerProperties", res) : VKATTN_OK;
 }
 
-/* Validation-layer (and loader) messages: WARN and ERROR are counted, INFO and VERBOSE only logged at DEBUG. */
+/* Validation-layer (and loader) messages: WARN and ERROR are counted and logged with the prefix "validation: ";
+ * INFO and VERBOSE are routine (layer and driver loading) and only logged at DEBUG, under another prefix. */
 static VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                                  VkDebugUtilsMessageTypeFlagsEXT types,
                                                  const VkDebugUtilsMessengerCallbackDataEXT *data, void *user)
@@ -94,7 +95,8 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_message(VkDebugUtilsMessageSeverityFlag
         level = VKATTN_LOG_WARN;
     if (level != VKATTN_LOG_DEBUG)
         ctx->stats.validation_messages++;
-    vkattn__log(ctx, level, "validation: %s", data && data->pMessage ? data->pMessage : "(no message)");
+    vkattn__log(ctx, level, "%s: %s", level == VKATTN_LOG_DEBUG ? "vulkan info" : "validation",
+                data && data->pMessage ? data->pMessage : "(no message)");
     return VK_FALSE;
 }
 

@@ -153,7 +153,7 @@ void vkattn__vk_raw_destroy(const vkattn_context *ctx, VkBuffer buffer, VkDevice
 vkattn_result vkattn__vk_sync_mapped(vkattn_context *ctx, const char *func, VkDeviceMemory memory,
                                      VkDeviceSize memory_size, VkDeviceSize offset, VkDeviceSize size, bool flush);
 
-/* ---- pipelines (vk_pipeline.c, vk_pipeline_cache.c) ---------------------------------------------------------------- */
+/* ---- pipelines (vk_pipeline.c, vk_pipeline_cache.c) -------------------------------------------------------------- */
 
 typedef struct vkattn__vk_pipeline {
     char shader[64];        /* variant name from shaders.cmake */
@@ -222,7 +222,7 @@ vkattn_result vkattn__vk_wait_idle(vkattn_context *ctx, uint64_t timeout_ns);
 /* The op recorder of the backend table (vk_ops.c). */
 vkattn_result vkattn__vk_cmd_record(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn__op *op);
 
-/* ---- the context (vk_context.c) ------------------------------------------------------------------------------------ */
+/* ---- the context (vk_context.c) ---------------------------------------------------------------------------------- */
 
 typedef struct vkattn__vk_context {
     vkattn__vk_instance instance;

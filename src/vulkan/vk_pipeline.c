@@ -38,7 +38,7 @@ static void pipeline_free(const vkattn_context *ctx, vkattn__vk_pipeline *p)
     free(p);
 }
 
-static VkResult create_layouts(const vkattn__vk_context *vk, vkattn__vk_pipeline *p)
+static VkResult create_layouts(const vkattn__vk_context *vk, vkattn__vk_pipeline *p, const char **call)
 {
     VkDescriptorSetLayoutBinding bindings[VKATTN__VK_MAX_BINDINGS];
     for (uint32_t i = 0; i < p->n_bindings; i++)
@@ -53,6 +53,7 @@ static VkResult create_layouts(const vkattn__vk_context *vk, vkattn__vk_pipeline
         .bindingCount = p->n_bindings,
         .pBindings = bindings,
     };
+    *call = "vkCreateDescriptorSetLayout";
     VkResult res = vk->fn.vkCreateDescriptorSetLayout(vk->device, &set_info, NULL, &p->set_layout);
     if (res != VK_SUCCESS)
         return res;
@@ -64,10 +65,12 @@ static VkResult create_layouts(const vkattn__vk_context *vk, vkattn__vk_pipeline
         .pushConstantRangeCount = p->push_size ? 1u : 0u,
         .pPushConstantRanges = &push,
     };
+    *call = "vkCreatePipelineLayout";
     return vk->fn.vkCreatePipelineLayout(vk->device, &layout_info, NULL, &p->layout);
 }
 
-static VkResult create_pipeline(const vkattn__vk_context *vk, const vkattn__spirv *spirv, vkattn__vk_pipeline *p)
+static VkResult create_pipeline(const vkattn__vk_context *vk, const vkattn__spirv *spirv, vkattn__vk_pipeline *p,
+                                const char **call)
 {
     VkShaderModuleCreateInfo module_info = {
         .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
@@ -75,6 +78,7 @@ static VkResult create_pipeline(const vkattn__vk_context *vk, const vkattn__spir
         .pCode = spirv->code,
     };
     VkShaderModule module;
+    *call = "vkCreateShaderModule";
     VkResult res = vk->fn.vkCreateShaderModule(vk->device, &module_info, NULL, &module);
     if (res != VK_SUCCESS)
         return res;
@@ -97,6 +101,7 @@ static VkResult create_pipeline(const vkattn__vk_context *vk, const vkattn__spir
             },
         .layout = p->layout,
     };
+    *call = "vkCreateComputePipelines";
     res = vk->fn.vkCreateComputePipelines(vk->device, vk->pipeline_cache, 1, &info, NULL, &p->pipeline);
     vk->fn.vkDestroyShaderModule(vk->device, module, NULL);
     return res;
@@ -113,11 +118,12 @@ static vkattn_result build(vkattn_context *ctx, const char *func, const char *sh
                              "%s: shader %s needs %u bytes of push constants; the device allows %u", func, shader,
                              p->push_size, vk->limits.maxPushConstantsSize);
     memcpy(p->shader, shader, strlen(shader) + 1);
-    VkResult res = create_layouts(vk, p);
+    const char *call = NULL;
+    VkResult res = create_layouts(vk, p, &call);
     if (res == VK_SUCCESS)
-        res = create_pipeline(vk, spirv, p);
+        res = create_pipeline(vk, spirv, p, &call);
     if (res != VK_SUCCESS)
-        return vkattn__vk_fail(ctx, func, "building the compute pipeline", res);
+        return vkattn__vk_fail(ctx, func, call, res);
     ctx->stats.pipelines_created++;
     vkattn__log(ctx, VKATTN_LOG_DEBUG, "%s: built pipeline %s (workgroup size %u)", func, shader, p->workgroup_size);
     return VKATTN_OK;

@@ -106,7 +106,7 @@ static bool make_parent_dirs(const char *path)
 
 /* ---- load ----------------------------------------------------------------------------------------------------- */
 
-/* The whole file, or NULL with errno set (ENOENT: there is none; EFBIG: implausibly large). */
+/* The whole file, or NULL with errno set (ENOENT or ENOTDIR: there is none; EFBIG: implausibly large). */
 static unsigned char *read_file(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");
@@ -173,7 +173,7 @@ static const unsigned char *load(vkattn_context *ctx, const char *func, const ch
     size_t file_size = 0;
     *file = read_file(path, &file_size);
     *size = 0;
-    if (!*file && errno == ENOENT) {
+    if (!*file && (errno == ENOENT || errno == ENOTDIR)) {
         vkattn__log(ctx, VKATTN_LOG_DEBUG, "%s: pipeline cache %s is not there yet", func, path);
         return NULL;
     }

@@ -127,9 +127,9 @@ static vkattn_result copy_chunk(vkattn_context *ctx, const char *func, const vka
     vk->fn.vkCmdCopyBuffer(s->cb, to_device ? s->buffer : block->buffer, to_device ? block->buffer : s->buffer, 1,
                            &region);
     vkattn__vk_full_barrier(ctx, s->cb);
-    res = vk->fn.vkEndCommandBuffer(s->cb);
     VkSubmitInfo submit = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &s->cb};
     call = "vkEndCommandBuffer";
+    res = vk->fn.vkEndCommandBuffer(s->cb);
     if (res == VK_SUCCESS) {
         call = "vkQueueSubmit";
         res = vk->fn.vkQueueSubmit(vk->queue, 1, &submit, s->fence);
