@@ -185,7 +185,7 @@ static bool npy_parse_shape(npy_parser *ps, npy_header *h)
     if (npy_eat(ps, ')'))
         return true;
     for (;;) {
-        int64_t dim;
+        int64_t dim = 0;
         if (!npy_parse_dim(ps, &dim))
             return false;
         if (h->ndim < VKATTN_MAX_DIMS)
