@@ -71,13 +71,15 @@ static bool file_exists(const char *path)
 /* A fresh directory for one test case under the suite's temporary directory. */
 static void case_dir(char dir[PATH_LEN], const char *name, int index)
 {
-    snprintf(dir, PATH_LEN, "%s/%s_%d", vkt_tmpdir(), name, index);
+    int len = snprintf(dir, PATH_LEN, "%s/%s_%d", vkt_tmpdir(), name, index);
+    ck_assert_msg(len > 0 && len < PATH_LEN, "test path too long");
     ck_assert_msg(mkdir(dir, 0700) == 0, "mkdir %s: %s", dir, strerror(errno));
 }
 
 static void join(char out[PATH_LEN], const char *dir, const char *name)
 {
-    snprintf(out, PATH_LEN, "%s/%s", dir, name);
+    int len = snprintf(out, PATH_LEN, "%s/%s", dir, name);
+    ck_assert_msg(len > 0 && len < PATH_LEN, "test path too long");
 }
 
 /* Fails unless dir holds exactly the named entries (no temporary or partial file left by the program). */
@@ -386,7 +388,8 @@ static void softmax_args(const char **args, const softmax_case *c, vkattn_backen
             snprintf(bufs[1], PATH_LEN, "--scale=%s", c->scale);
             args[n++] = bufs[1];
         }
-        snprintf(bufs[2], PATH_LEN, "--x=%s", in);
+        int len = snprintf(bufs[2], PATH_LEN, "--x=%s", in);
+        ck_assert_msg(len > 0 && len < PATH_LEN, "test path too long");
         args[n++] = bufs[2];
     } else {
         const char *fixed[] = {"--x", in, "--backend", vkt_backend_name(b), "-o", out};
