@@ -331,6 +331,181 @@ typedef struct vkattn_softmax_desc {
 VKATTN_API vkattn_result vkattn_softmax(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_softmax_desc *desc,
                                         vkattn_tensor x, vkattn_tensor y);
 
+/* ---------------------------------------------------------------------------------------------------------------
+ * Positional encodings
+ *
+ * Angles are exact to float precision at any int32 position: the host computes each frequency in float64 and
+ * hands the kernels its phase per position as a 64-bit fixed-point fraction of a turn, so the angle pos * freq is
+ * reduced modulo 2 pi in integer arithmetic and the kernels evaluate sin and cos only on [-pi/4, pi/4] (their own
+ * polynomials, independent of the driver's sin/cos). At position 10^6 the angle error stays below 1e-6 rad.
+ * Hugging Face computes inv_freq in float32, so its own angles at large positions differ from the exact ones by
+ * up to pos * 6e-8 rad; vkattn follows the exact formula.
+ * ------------------------------------------------------------------------------------------------------------- */
+
+/* Which elements form the rotated pairs (d = rot_dims, pair i = 0 .. d/2-1):
+ *
+ *   NEOX (HF rotate_half; Llama, Mistral, Qwen, Gemma ...):   (x[i], x[i + d/2])
+ *        dims  0 1 2 3 | 4 5 6 7        pair 0 = (0,4), pair 1 = (1,5) ...
+ *   GPTJ (HF rotate_every_two; GPT-J, ggml's "normal" mode):  (x[2i], x[2i+1])
+ *        dims  0 1 | 2 3 | 4 5 | 6 7    pair 0 = (0,1), pair 1 = (2,3) ...
+ */
+typedef enum vkattn_rope_mode {
+    VKATTN_ROPE_NEOX = 0,
+    VKATTN_ROPE_GPTJ = 1,
+} vkattn_rope_mode;
+
+/* Frequency scaling for contexts longer than the training context. d = rot_dims (rot_dims/2 for 2D axial),
+ * theta_i = base^(-2i/d) the unscaled frequency of pair i, L = orig_ctx, s = factor, c = the context length. */
+typedef enum vkattn_rope_scaling {
+    VKATTN_ROPE_SCALING_NONE = 0,
+    /* Position interpolation (Chen et al. 2023, arXiv:2306.15595; HF "linear"): theta_i / s. */
+    VKATTN_ROPE_SCALING_LINEAR = 1,
+    /* NTK-aware (bloc97, 2023; CodeLlama-style base change): base' = base * s^(d/(d-2)). */
+    VKATTN_ROPE_SCALING_NTK = 2,
+    /* Dynamic NTK (HF _compute_dynamic_ntk_parameters): with c' = max(c, L),
+     * base' = base * (s * c' / L - (s - 1))^(d/(d-2)); no change while c <= L. Needs orig_ctx. */
+    VKATTN_ROPE_SCALING_DYNAMIC = 3,
+    /* YaRN (Peng et al. 2023, arXiv:2309.00071; HF _compute_yarn_parameters): pairs whose wavelength is short
+     * against L keep theta_i, long ones get theta_i / s, with a linear ramp between the correction dims of
+     * beta_fast and beta_slow rotations; cos and sin are multiplied by the attention factor. Needs orig_ctx. */
+    VKATTN_ROPE_SCALING_YARN = 4,
+    /* LongRoPE (Ding et al. 2024, arXiv:2402.13753; HF _compute_longrope_parameters; Phi-3): theta_i / f_i with
+     * f = long_factor when c > L, else short_factor; attention factor sqrt(1 + ln(s) / ln(L)) (1 when s <= 1),
+     * s = max_position_embeddings / L. Needs orig_ctx, short_factor and long_factor. */
+    VKATTN_ROPE_SCALING_LONGROPE = 5,
+    /* Llama 3.1 (HF _compute_llama3_parameters): wavelength 2 pi / theta_i above L / low_freq_factor -> theta_i / s,
+     * below L / high_freq_factor -> theta_i, smoothly interpolated between. Needs orig_ctx. */
+    VKATTN_ROPE_SCALING_LLAMA3 = 6,
+} vkattn_rope_scaling;
+
+/* Where each pair's position comes from. */
+typedef enum vkattn_rope_axes {
+    VKATTN_ROPE_AXES_1D = 0, /* one position per token */
+    /* 2D axial (Heo et al. 2024, "Rotary Position Embedding for Vision Transformer", arXiv:2403.13298): positions
+     * (row, col); pairs 0 .. P/2-1 rotate by the row, pairs P/2 .. P-1 by the column (P = rot_dims/2, so rot_dims
+     * must be a multiple of 4), each half with the ladder theta_k = base^(-2k/(rot_dims/2)). */
+    VKATTN_ROPE_AXES_2D = 1,
+    /* Qwen2-VL M-RoPE (arXiv:2409.12191; HF apply_multimodal_rotary_pos_emb): positions (temporal, height, width);
+     * with the 1D ladder over rot_dims, pairs [0, s0) use axis 0, [s0, s0+s1) axis 1, the rest axis 2, where
+     * s = mrope_section (Qwen2-VL 7B: {16, 24, 24} for head_dim 128). */
+    VKATTN_ROPE_AXES_MROPE = 2,
+} vkattn_rope_axes;
+
+enum vkattn_rope_flags {
+    /* YaRN: do not round the correction range to whole dims (HF rope_scaling "truncate": false, as in gpt-oss). */
+    VKATTN_ROPE_YARN_NO_TRUNCATE = 1u << 0,
+};
+
+typedef struct vkattn_rope_desc {
+    vkattn_rope_mode mode;          /* 0 = VKATTN_ROPE_NEOX */
+    uint32_t rot_dims;              /* dims that rotate (partial rotary): 0 = head_dim; even, <= head_dim; the rest
+                                     * pass through unchanged */
+    double base;                    /* theta, HF rope_theta: 0 = 10000; finite and > 1 */
+    /* Position of token s when no positions tensor is given: pos_offset + s (a KV-cache offset). Must be 0 when a
+     * positions tensor is given. */
+    int32_t pos_offset;
+    vkattn_rope_scaling scaling;    /* 0 = VKATTN_ROPE_SCALING_NONE */
+    double factor;                  /* s: required (finite, > 0) for every scaling but NONE */
+    uint32_t orig_ctx;              /* L, HF original_max_position_embeddings: required by DYNAMIC, YARN, LONGROPE,
+                                     * LLAMA3 */
+    /* c for DYNAMIC and LONGROPE: 0 = max(position) + 1 over the positions used (with a positions tensor,
+     * vkattn_rope reads it back at the call, after the work already submitted; in a command list the values at
+     * recording time count, so give ctx_len when recording positions that change later). */
+    uint32_t ctx_len;
+    double beta_fast;               /* YaRN: 0 = 32 */
+    double beta_slow;               /* YaRN: 0 = 1 */
+    /* Multiplies cos and sin: 0 = the scaling's default: YaRN 0.1 ln(s) + 1 (or, with yarn_mscale and
+     * yarn_mscale_all_dim both set, get_mscale(s, mscale) / get_mscale(s, mscale_all_dim) as DeepSeek-V2);
+     * LongRoPE as above; 1 for the others. */
+    double attn_factor;
+    double yarn_mscale;             /* YaRN (DeepSeek): 0 = unset */
+    double yarn_mscale_all_dim;     /* YaRN (DeepSeek): 0 = unset */
+    double low_freq_factor;         /* LLAMA3: 0 = 1 */
+    double high_freq_factor;        /* LLAMA3: 0 = 4; must exceed low_freq_factor */
+    /* Per-pair arrays of factor_count entries (= the ladder length: rot_dims/2, or rot_dims/4 for 2D axial). */
+    const float *short_factor;      /* LONGROPE */
+    const float *long_factor;       /* LONGROPE */
+    /* Any scaling: theta_i is divided by freq_factors[i] last (ggml's freq_factors). NULL = none. */
+    const float *freq_factors;
+    uint32_t factor_count;
+    vkattn_rope_axes axes;          /* 0 = VKATTN_ROPE_AXES_1D */
+    uint32_t mrope_section[3];      /* MROPE: pairs per axis, summing to rot_dims/2 */
+    uint32_t flags;                 /* vkattn_rope_flags; 0 = none */
+} vkattn_rope_desc;
+
+/* Rotary position embedding (Su et al. 2021, "RoFormer", arXiv:2104.09864). For each token at position p and pair
+ * i = (a, b) with frequency theta_i and attention factor m:
+ *     y[a] = m * (x[a] cos(p theta_i) - x[b] sin(p theta_i))
+ *     y[b] = m * (x[b] cos(p theta_i) + x[a] sin(p theta_i))
+ * and y = x on the dims past rot_dims.
+ * x, y: [batch, seq, heads, head_dim] or [seq, heads, head_dim], same shape, same dtype (f32 or f16, arithmetic in
+ *   f32 on Vulkan and float64 on the CPU backend), any strides (a [batch, heads, seq, head_dim] buffer is a view
+ *   with permuted strides); y may be x (in place).
+ * positions: the zero handle (then p = pos_offset + s), or an i32 tensor: 1D [seq] (shared by the batch) or
+ *   [batch, seq]; 2D axial [2, seq] or [2, batch, seq] (row, col); MROPE [3, seq] or [3, batch, seq].
+ * desc may be NULL (NEOX, full rotary, base 10000, no scaling). */
+VKATTN_API vkattn_result vkattn_rope(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_rope_desc *desc,
+                                     vkattn_tensor x, vkattn_tensor positions, vkattn_tensor y);
+
+/* The frequencies vkattn_rope uses, in float64, without a context: writes rot_dims/2 values theta_i (radians per
+ * position step, in pair order; for 2D axial the two halves repeat the ladder) to inv_freq[0 .. capacity) and the
+ * attention factor to *attn_factor (may be NULL). For DYNAMIC and LONGROPE the context length is desc->ctx_len
+ * (0 counts as not longer than orig_ctx). Fails with VKATTN_ERROR_INVALID_ARGUMENT for a bad desc or when capacity
+ * is less than rot_dims/2. */
+VKATTN_API vkattn_result vkattn_rope_frequencies(const vkattn_rope_desc *desc, uint32_t head_dim, double *inv_freq,
+                                                 uint32_t capacity, double *attn_factor);
+
+typedef enum vkattn_sinusoidal_layout {
+    /* Vaswani et al. 2017 (arXiv:1706.03762): PE[2k] = sin(p w_k), PE[2k+1] = cos(p w_k), w_k = base^(-2k/dim).
+     * An odd dim's last element gets sin. */
+    VKATTN_SINUSOIDAL_INTERLEAVED = 0,
+    /* fairseq SinusoidalPositionalEmbedding / Whisper: h = dim/2 (rounded down), w_k = exp(-k ln(base) / (h - 1)),
+     * PE[k] = sin(p w_k), PE[h + k] = cos(p w_k); an odd dim's last element gets 0. Needs dim >= 4. */
+    VKATTN_SINUSOIDAL_CONCAT = 1,
+} vkattn_sinusoidal_layout;
+
+typedef struct vkattn_sinusoidal_desc {
+    vkattn_sinusoidal_layout layout; /* 0 = VKATTN_SINUSOIDAL_INTERLEAVED */
+    double base;                     /* 0 = 10000; finite and > 1 */
+    int32_t pos_offset;              /* p = pos_offset + s when no positions tensor is given; else must be 0 */
+} vkattn_sinusoidal_desc;
+
+/* Adds the sinusoidal absolute position encoding: y[b, s, :] = x[b, s, :] + PE(p(b, s)).
+ * x, y: [batch, seq, dim] or [seq, dim], same shape and dtype (f32 or f16), any strides; y may be x.
+ * positions: the zero handle, or i32 [seq] or [batch, seq]. desc may be NULL. */
+VKATTN_API vkattn_result vkattn_sinusoidal_add(vkattn_context *ctx, vkattn_cmd *cmd,
+                                               const vkattn_sinusoidal_desc *desc, vkattn_tensor x,
+                                               vkattn_tensor positions, vkattn_tensor y);
+
+typedef struct vkattn_alibi_desc {
+    /* Caller-given slopes, slope_count = heads entries (finite). NULL = computed: */
+    const float *slopes;
+    uint32_t slope_count;
+    /* 0 = the ALiBi paper's get_slopes (Press et al. 2022, arXiv:2108.12409): for n heads a power of two,
+     * m_h = 2^(-8(h+1)/n); otherwise the slopes of the nearest lower power of two n' followed by every other slope
+     * of 2n', as many as needed. > 0: ggml's formula with this maximum bias: n' = 2^floor(log2 n),
+     * m_h = 2^(-max_bias (h+1) / n') for h < n', else 2^(-max_bias (2(h-n')+1) / (2n')) (max_bias 8 gives the paper's). */
+    float max_bias;
+    int32_t q_offset;   /* query i sits at position q_offset + i (q_len rows appended after a KV cache) */
+    bool causal;        /* keys after the query (k_pos > q_pos) get -inf */
+    /* Dynamic slope scaling: 0 = off; when k_len > train_len every slope is multiplied by train_len / k_len. */
+    uint32_t train_len;
+    /* 0 = 1D distance |q_pos - k_pos|. > 0: positions index a patch grid of this width, p -> (p / w, p mod w), and
+     * the distance is Euclidean: sqrt(dr^2 + dc^2) (2D ALiBi for images). */
+    uint32_t grid_width;
+} vkattn_alibi_desc;
+
+/* ALiBi bias on attention scores: y[b, h, i, j] = x[b, h, i, j] - m_h * dist(q_offset + i, j), and -inf where causal
+ * masks it. x, y: [batch, heads, q_len, k_len], [heads, q_len, k_len] or [q_len, k_len] (one head), same shape and
+ * dtype (f32 or f16), any strides; y may be x. desc may be NULL (paper slopes, no offset, not causal). */
+VKATTN_API vkattn_result vkattn_alibi(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_alibi_desc *desc,
+                                      vkattn_tensor x, vkattn_tensor y);
+
+/* The slopes vkattn_alibi uses for `heads` heads and a key length k_len (for train_len scaling), without a context:
+ * writes `heads` floats to out. */
+VKATTN_API vkattn_result vkattn_alibi_slopes(const vkattn_alibi_desc *desc, uint32_t heads, uint32_t k_len,
+                                             float *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -49,7 +49,50 @@ typedef struct vkattn__tensor {
 typedef enum vkattn__op_kind {
     VKATTN__OP_COPY = 0,    /* inputs[0] -> outputs[0], same shape, f32/f16 conversion allowed */
     VKATTN__OP_SOFTMAX = 1, /* inputs[0] = x, outputs[0] = y, desc.softmax with defaults applied */
+    /* inputs[0] = x [batch, seq, heads, head_dim], inputs[1] = phase table (n_pairs entries), inputs[2] = positions
+     * when desc.rope.has_positions; outputs[0] = y like x. */
+    VKATTN__OP_ROPE = 2,
+    /* inputs[0] = x [1, batch, seq, dim], inputs[1] = phase table (one entry per frequency k), inputs[2] =
+     * positions when desc.sinusoidal.has_positions; outputs[0] = y like x. */
+    VKATTN__OP_SINUSOIDAL = 3,
+    /* inputs[0] = x [batch, heads, q_len, k_len], inputs[1] = slopes (f32 [1,1,1,heads], train_len scaling already
+     * applied); outputs[0] = y like x. */
+    VKATTN__OP_ALIBI = 4,
 } vkattn__op_kind;
+
+/* One entry of a phase table, the form in which the host hands frequencies to the kernels: the frequency theta
+ * (radians per position step) as turns per step modulo 1, in 64-bit fixed point, turn = frac(theta / 2 pi) * 2^64
+ * (turn_lo = low word). A kernel gets the angle at integer position p as the top bits of the wrapping product
+ * p * turn mod 2^64 (p sign-extended), an exact reduction modulo 2 pi. axis: which position axis the pair uses. */
+typedef struct vkattn__phase_entry {
+    uint32_t turn_lo;
+    uint32_t turn_hi;
+    uint32_t axis;
+    uint32_t pad;
+} vkattn__phase_entry;
+
+/* Positions, as ops get them (inputs[2]): i32 [1, axes, batch, seq] where the batch dim (and any absent dim) of
+ * the caller's tensor has stride 0. */
+typedef struct vkattn__rope_params {
+    vkattn_rope_mode mode;
+    uint32_t n_pairs;     /* rot_dims / 2: table entries; dims from 2 * n_pairs on pass through */
+    float attn_factor;    /* multiplies cos and sin */
+    int32_t pos_offset;   /* p = pos_offset + s when !has_positions */
+    bool has_positions;
+} vkattn__rope_params;
+
+typedef struct vkattn__sinusoidal_params {
+    vkattn_sinusoidal_layout layout;
+    uint32_t n_freqs;     /* table entries: (dim + 1) / 2 interleaved, dim / 2 concat */
+    int32_t pos_offset;
+    bool has_positions;
+} vkattn__sinusoidal_params;
+
+typedef struct vkattn__alibi_params {
+    int32_t q_offset;
+    bool causal;
+    uint32_t grid_width;  /* 0 = 1D */
+} vkattn__alibi_params;
 
 #define VKATTN__OP_MAX_INPUTS 6
 #define VKATTN__OP_MAX_OUTPUTS 2
@@ -63,6 +106,9 @@ typedef struct vkattn__op {
     vkattn__tensor outputs[VKATTN__OP_MAX_OUTPUTS]; /* normalised to 4 dims */
     union {
         vkattn_softmax_desc softmax; /* scale already defaulted (never 0) */
+        vkattn__rope_params rope;
+        vkattn__sinusoidal_params sinusoidal;
+        vkattn__alibi_params alibi;
     } desc;
 } vkattn__op;
 
