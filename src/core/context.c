@@ -138,6 +138,7 @@ void vkattn_context_destroy(vkattn_context *ctx)
     ctx->backend->wait_idle(ctx, UINT64_MAX);
     while (ctx->cmds)
         vkattn_cmd_destroy(ctx->cmds);
+    vkattn__tables_destroy(ctx);
     vkattn__pool_destroy(ctx);
     ctx->backend->destroy(ctx);
     free(ctx->cache_dir);

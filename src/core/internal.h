@@ -171,6 +171,18 @@ typedef struct vkattn__slot {
     vkattn__tensor tensor;  /* user's ndim, strides filled in */
 } vkattn__slot;
 
+/* Constant tables (phase tables, slopes) in backend memory, cached by content (src/core/tables.c). */
+#define VKATTN__TABLE_CACHE_SIZE 32
+
+typedef struct vkattn__table_entry {
+    uint64_t hash;             /* FNV-1a of dtype and bytes */
+    uint64_t last_use;         /* cache clock at the last hit, for LRU eviction */
+    uint32_t bytes;
+    vkattn_dtype dtype;
+    void *data;                /* host copy, to compare on a hash match */
+    vkattn__storage *storage;  /* NULL = free entry; the cache holds one reference */
+} vkattn__table_entry;
+
 struct vkattn_context {
     const vkattn__backend *backend;
     void *impl;                    /* backend state */
@@ -184,6 +196,9 @@ struct vkattn_context {
     uint32_t slot_count;
     uint32_t slot_cap;
     uint32_t free_head;            /* index + 1 of the first free slot, 0 = none */
+
+    vkattn__table_entry tables[VKATTN__TABLE_CACHE_SIZE];
+    uint64_t table_clock;
 
     vkattn_cmd *cmds;              /* every live command list */
     vkattn_cmd *immediate;         /* internal list used when an op is called with cmd == NULL */
@@ -224,9 +239,21 @@ const char *vkattn__shape_str(const vkattn__tensor *t, char *buf, size_t len);
  * reference on every storage the op uses for as long as the list holds the op. `func` names the public call. */
 vkattn_result vkattn__submit_op(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn__op *op, const char *func);
 
+/* A read-only table of `bytes` bytes (a multiple of 4) as a 4-dim tensor [1, 1, 1, bytes / 4] of dtype (F32 or I32):
+ * the cached copy when one with the same contents exists, else a new storage written with `data`. The cache keeps
+ * its own reference; ops that use the table take theirs through vkattn__submit_op. */
+vkattn_result vkattn__table(vkattn_context *ctx, const char *func, vkattn_dtype dtype, const void *data,
+                            uint32_t bytes, vkattn__tensor *out);
+/* Drops the cache's references (context teardown, before the backend goes). */
+void vkattn__tables_destroy(vkattn_context *ctx);
+
 /* IEEE binary16 <-> binary32, round to nearest even (src/core/half.c). */
 float vkattn__half_to_float(uint16_t h);
 uint16_t vkattn__float_to_half(float f);
+
+/* FNV-1a, 64-bit: h = VKATTN__FNV_BASIS to start, then chained over buffers (prime 0x100000001b3). */
+#define VKATTN__FNV_BASIS 0xcbf29ce484222325u
+uint64_t vkattn__fnv1a64(uint64_t h, const void *data, size_t n);
 
 /* Checked arithmetic: false on overflow. */
 bool vkattn__mul_u64(uint64_t a, uint64_t b, uint64_t *out);

@@ -128,6 +128,9 @@ static void run_op(const vkattn__op *op)
     switch (op->kind) {
     case VKATTN__OP_COPY: vkattn__cpu_copy(op); return;
     case VKATTN__OP_SOFTMAX: vkattn__cpu_softmax(op); return;
+    case VKATTN__OP_ROPE: vkattn__cpu_rope(op); return;
+    case VKATTN__OP_SINUSOIDAL: vkattn__cpu_sinusoidal(op); return;
+    case VKATTN__OP_ALIBI: vkattn__cpu_alibi(op); return;
     }
 }
 

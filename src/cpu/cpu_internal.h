@@ -80,9 +80,41 @@ static inline void vkattn__cpu_store(const vkattn__tensor *t, int64_t e, double 
     memcpy(p + e * 4, &f, sizeof f);
 }
 
-/* Kernels (cpu_copy.c, cpu_softmax.c). */
+/* Position of token (b, s) on `axis` for an op whose inputs[2] holds positions [1, axes, batch, seq] when
+ * has_positions, else pos_offset + s. */
+static inline int32_t vkattn__cpu_position(const vkattn__op *op, bool has_positions, int32_t pos_offset,
+                                           uint32_t axis, int64_t b, int64_t s)
+{
+    if (!has_positions)
+        return (int32_t)(pos_offset + s);
+    const vkattn__tensor *p = &op->inputs[2];
+    return (int32_t)vkattn__cpu_load(p, p->offset + axis * p->strides[1] + b * p->strides[2] + s * p->strides[3]);
+}
+
+/* Entry k of the phase table in inputs[1]. */
+static inline vkattn__phase_entry vkattn__cpu_phase_entry(const vkattn__op *op, uint32_t k)
+{
+    vkattn__phase_entry e;
+    memcpy(&e, vkattn__cpu_data(&op->inputs[1]) + (size_t)k * sizeof e, sizeof e);
+    return e;
+}
+
+/* The angle in [-pi, pi) at position p: the wrapping product p * turn (internal.h) read as a signed fraction of
+ * a turn, in float64 (the product is exact; the conversion keeps 53 bits). */
+static inline double vkattn__cpu_phase_angle(int32_t p, vkattn__phase_entry e)
+{
+    uint64_t turn = (uint64_t)e.turn_hi << 32 | e.turn_lo;
+    uint64_t phase = (uint64_t)(int64_t)p * turn;
+    double signed_phase = phase >= (UINT64_C(1) << 63) ? (double)phase - 0x1p64 : (double)phase;
+    return signed_phase * 0x1.921fb54442d18p-62; /* 2 pi / 2^64 */
+}
+
+/* Kernels (cpu_copy.c, cpu_softmax.c, cpu_rope.c, cpu_sinusoidal.c, cpu_alibi.c). */
 void vkattn__cpu_copy(const vkattn__op *op);
 void vkattn__cpu_softmax(const vkattn__op *op);
+void vkattn__cpu_rope(const vkattn__op *op);
+void vkattn__cpu_sinusoidal(const vkattn__op *op);
+void vkattn__cpu_alibi(const vkattn__op *op);
 
 /* Fills ctx->info for the host (cpu_info.c). */
 void vkattn__cpu_device_info(vkattn_device_info *info);

@@ -16,12 +16,9 @@ vkattn_result vkattn_softmax(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_
         return vkattn__error(ctx, VKATTN_ERROR_INVALID_ARGUMENT, "%s: desc->scale is %g (must be finite)", func,
                              (double)scale);
     vkattn__tensor xt, yt;
-    vkattn_result r = vkattn__unary_resolve(ctx, func, x, "x", y, "y", &xt, &yt);
+    vkattn_result r = vkattn__float_xy_resolve(ctx, func, x, y, 1, VKATTN_MAX_DIMS, "1 to 4 dims", &xt, &yt);
     if (r != VKATTN_OK)
         return r;
-    if (xt.dtype != yt.dtype || xt.dtype == VKATTN_I32)
-        return vkattn__error(ctx, VKATTN_ERROR_DTYPE_MISMATCH, "%s: x is %s and y is %s (both f32 or both f16)",
-                             func, vkattn_dtype_name(xt.dtype), vkattn_dtype_name(yt.dtype));
     vkattn__op op = vkattn__unary_op(VKATTN__OP_SOFTMAX, "softmax", &xt, &yt);
     op.desc.softmax.scale = scale;
     return vkattn__submit_op(ctx, cmd, &op, func);

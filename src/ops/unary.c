@@ -29,6 +29,25 @@ vkattn_result vkattn__unary_resolve(vkattn_context *ctx, const char *func, vkatt
     return VKATTN_OK;
 }
 
+vkattn_result vkattn__float_xy_resolve(vkattn_context *ctx, const char *func, vkattn_tensor x, vkattn_tensor y,
+                                       uint32_t min_ndim, uint32_t max_ndim, const char *shapes, vkattn__tensor *xt,
+                                       vkattn__tensor *yt)
+{
+    vkattn_result r = vkattn__unary_resolve(ctx, func, x, "x", y, "y", xt, yt);
+    if (r != VKATTN_OK)
+        return r;
+    if (xt->dtype != yt->dtype || xt->dtype == VKATTN_I32)
+        return vkattn__error(ctx, VKATTN_ERROR_DTYPE_MISMATCH, "%s: x is %s and y is %s (both f32 or both f16)",
+                             func, vkattn_dtype_name(xt->dtype), vkattn_dtype_name(yt->dtype));
+    char shape[96];
+    if (xt->ndim < min_ndim || xt->ndim > max_ndim)
+        return vkattn__error(ctx, VKATTN_ERROR_SHAPE_MISMATCH, "%s: x has shape %s; expected %s", func,
+                             vkattn__shape_str(xt, shape, sizeof shape), shapes);
+    *xt = vkattn__tensor_as4d(xt);
+    *yt = vkattn__tensor_as4d(yt);
+    return VKATTN_OK;
+}
+
 vkattn__op vkattn__unary_op(vkattn__op_kind kind, const char *name, const vkattn__tensor *in,
                             const vkattn__tensor *out)
 {

@@ -48,15 +48,6 @@ static void put_u64(unsigned char *p, uint64_t v)
     put_u32(p + 4, (uint32_t)(v >> 32));
 }
 
-/* FNV-1a, 64-bit (offset basis 0xcbf29ce484222325, prime 0x100000001b3). */
-static uint64_t fnv1a64(const unsigned char *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3u;
-    return h;
-}
-
 /* ---- where ---------------------------------------------------------------------------------------------------- */
 
 /* ctx->cache_dir, else $XDG_CACHE_HOME/vkattn, else $HOME/.cache/vkattn; NULL when none resolves (or no memory). */
@@ -161,7 +152,7 @@ static const char *check_file(const vkattn_device_info *info, const unsigned cha
     uint64_t data_size = get_u64(file + 36);
     if (data_size != size - HEADER_BYTES)
         return "its size field does not match the file size (truncated?)";
-    if (get_u64(file + 44) != fnv1a64(file + HEADER_BYTES, (size_t)data_size))
+    if (get_u64(file + 44) != vkattn__fnv1a64(VKATTN__FNV_BASIS, file + HEADER_BYTES, (size_t)data_size))
         return "its hash does not match its data (corrupt)";
     return check_vk_header(info, file + HEADER_BYTES, data_size);
 }
@@ -249,7 +240,7 @@ static unsigned char *serialise(const vkattn_context *ctx, size_t *size)
     put_u32(file + 16, ctx->info.device_id);
     memcpy(file + 20, ctx->info.pipeline_cache_uuid, 16);
     put_u64(file + 36, n);
-    put_u64(file + 44, fnv1a64(file + HEADER_BYTES, n));
+    put_u64(file + 44, vkattn__fnv1a64(VKATTN__FNV_BASIS, file + HEADER_BYTES, n));
     *size = HEADER_BYTES + n;
     return file;
 }
