@@ -1,5 +1,6 @@
-# Tests: every tests/test_*.c is one Check program (with tests/common.c) in <build>/tests, registered with ctest
-# under its file name. scripts/valgrind.sh reruns the same programs under valgrind (see VKATTN_VALGRIND_CONFIG).
+# Tests: every tests/test_*.c is one Check program (with the helpers tests/common.c and tests/pe_ref.c) in
+# <build>/tests, registered with ctest under its file name. scripts/valgrind.sh reruns the same programs under
+# valgrind (see VKATTN_VALGRIND_CONFIG).
 
 enable_testing()
 find_package(PkgConfig REQUIRED)
@@ -10,10 +11,13 @@ if(NOT VKATTN_BUILD_CLI)
   # test_cli.c runs the vkattn program (VKATTN_CLI_PATH); without the program there is nothing for it to test.
   list(FILTER VKATTN_TEST_SOURCES EXCLUDE REGEX "/test_cli\\.c$")
 endif()
-set(VKATTN_TEST_COMMON "${PROJECT_SOURCE_DIR}/tests/common.c")
-if(VKATTN_TEST_SOURCES AND NOT EXISTS "${VKATTN_TEST_COMMON}")
-  message(FATAL_ERROR "vkattn: tests/common.c is missing; every tests/test_*.c program links it")
-endif()
+# Helpers every program links: common.c (contexts, transfers, metrics) and pe_ref.c (positional-encoding plumbing).
+set(VKATTN_TEST_COMMON "${PROJECT_SOURCE_DIR}/tests/common.c" "${PROJECT_SOURCE_DIR}/tests/pe_ref.c")
+foreach(helper IN LISTS VKATTN_TEST_COMMON)
+  if(VKATTN_TEST_SOURCES AND NOT EXISTS "${helper}")
+    message(FATAL_ERROR "vkattn: ${helper} is missing; every tests/test_*.c program links it")
+  endif()
+endforeach()
 
 # The valgrind copies of the tests exist only under `ctest -C valgrind`, so a plain `ctest` stays fast.
 set(VKATTN_VALGRIND_CONFIG valgrind)
@@ -21,7 +25,7 @@ find_program(VKATTN_VALGRIND valgrind)
 
 foreach(test_src IN LISTS VKATTN_TEST_SOURCES)
   get_filename_component(test_name "${test_src}" NAME_WE)
-  add_executable(${test_name} "${test_src}" "${VKATTN_TEST_COMMON}")
+  add_executable(${test_name} "${test_src}" ${VKATTN_TEST_COMMON})
   vkattn_warnings(${test_name})
   target_include_directories(${test_name} PRIVATE
     "${PROJECT_SOURCE_DIR}/include" "${PROJECT_SOURCE_DIR}/src"

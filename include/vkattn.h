@@ -371,7 +371,8 @@ typedef enum vkattn_rope_scaling {
     VKATTN_ROPE_SCALING_YARN = 4,
     /* LongRoPE (Ding et al. 2024, arXiv:2402.13753; HF _compute_longrope_parameters; Phi-3): theta_i / f_i with
      * f = long_factor when c > L, else short_factor; attention factor sqrt(1 + ln(s) / ln(L)) (1 when s <= 1),
-     * s = max_position_embeddings / L. Needs orig_ctx, short_factor and long_factor. */
+     * where s = factor should be set as HF does: the config's max_position_embeddings / L. Needs orig_ctx >= 2,
+     * short_factor and long_factor. */
     VKATTN_ROPE_SCALING_LONGROPE = 5,
     /* Llama 3.1 (HF _compute_llama3_parameters): wavelength 2 pi / theta_i above L / low_freq_factor -> theta_i / s,
      * below L / high_freq_factor -> theta_i, smoothly interpolated between. Needs orig_ctx. */
@@ -408,21 +409,24 @@ typedef struct vkattn_rope_desc {
     double factor;                  /* s: required (finite, > 0) for every scaling but NONE */
     uint32_t orig_ctx;              /* L, HF original_max_position_embeddings: required by DYNAMIC, YARN, LONGROPE,
                                      * LLAMA3 */
-    /* c for DYNAMIC and LONGROPE: 0 = max(position) + 1 over the positions used (with a positions tensor,
+    /* c for DYNAMIC and LONGROPE: 0 = max(position) + 1 over the positions used (every axis of a multi-axis
+     * positions tensor counts; with a positions tensor,
      * vkattn_rope reads it back at the call, after the work already submitted; in a command list the values at
      * recording time count, so give ctx_len when recording positions that change later). */
     uint32_t ctx_len;
     double beta_fast;               /* YaRN: 0 = 32 */
     double beta_slow;               /* YaRN: 0 = 1 */
-    /* Multiplies cos and sin: 0 = the scaling's default: YaRN 0.1 ln(s) + 1 (or, with yarn_mscale and
-     * yarn_mscale_all_dim both set, get_mscale(s, mscale) / get_mscale(s, mscale_all_dim) as DeepSeek-V2);
-     * LongRoPE as above; 1 for the others. */
+    /* Multiplies cos and sin: 0 = the scaling's default: YaRN get_mscale(s) = 0.1 ln(s) + 1 (1 when s <= 1, as
+     * HF), or, with yarn_mscale and yarn_mscale_all_dim both set, get_mscale(s, mscale) / get_mscale(s,
+     * mscale_all_dim) with get_mscale(s, m) = 0.1 m ln(s) + 1 (DeepSeek-V2); LongRoPE as above; 1 for the others.
+     * Finite and >= 0. */
     double attn_factor;
     double yarn_mscale;             /* YaRN (DeepSeek): 0 = unset */
     double yarn_mscale_all_dim;     /* YaRN (DeepSeek): 0 = unset */
     double low_freq_factor;         /* LLAMA3: 0 = 1 */
     double high_freq_factor;        /* LLAMA3: 0 = 4; must exceed low_freq_factor */
-    /* Per-pair arrays of factor_count entries (= the ladder length: rot_dims/2, or rot_dims/4 for 2D axial). */
+    /* Per-frequency arrays of factor_count entries (= the ladder length: rot_dims/2, or rot_dims/4 for 2D axial),
+     * each entry finite and > 0. */
     const float *short_factor;      /* LONGROPE */
     const float *long_factor;       /* LONGROPE */
     /* Any scaling: theta_i is divided by freq_factors[i] last (ggml's freq_factors). NULL = none. */
@@ -438,16 +442,18 @@ typedef struct vkattn_rope_desc {
  *     y[a] = m * (x[a] cos(p theta_i) - x[b] sin(p theta_i))
  *     y[b] = m * (x[b] cos(p theta_i) + x[a] sin(p theta_i))
  * and y = x on the dims past rot_dims.
- * x, y: [batch, seq, heads, head_dim] or [seq, heads, head_dim], same shape, same dtype (f32 or f16, arithmetic in
- *   f32 on Vulkan and float64 on the CPU backend), any strides (a [batch, heads, seq, head_dim] buffer is a view
+ * x, y: [batch, seq, heads, head_dim] or [seq, heads, head_dim] (head_dim up to 65536), same shape, same dtype
+ *   (f32 or f16, arithmetic in f32 on Vulkan and float64 on the CPU backend), any strides (a [batch, heads, seq, head_dim] buffer is a view
  *   with permuted strides); y may be x (in place).
  * positions: the zero handle (then p = pos_offset + s), or an i32 tensor: 1D [seq] (shared by the batch) or
  *   [batch, seq]; 2D axial [2, seq] or [2, batch, seq] (row, col); MROPE [3, seq] or [3, batch, seq].
- * desc may be NULL (NEOX, full rotary, base 10000, no scaling). */
+ * desc may be NULL (NEOX, full rotary, base 10000, no scaling).
+ * Errors: INVALID_ARGUMENT for a bad desc field (the message names it), SHAPE_MISMATCH / DTYPE_MISMATCH for tensors
+ * that do not fit, OVERFLOW when pos_offset + seq - 1 exceeds INT32_MAX. */
 VKATTN_API vkattn_result vkattn_rope(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_rope_desc *desc,
                                      vkattn_tensor x, vkattn_tensor positions, vkattn_tensor y);
 
-/* The frequencies vkattn_rope uses, in float64, without a context: writes rot_dims/2 values theta_i (radians per
+/* The frequencies vkattn_rope uses, in float64, without a context (desc may be NULL): writes rot_dims/2 values theta_i (radians per
  * position step, in pair order; for 2D axial the two halves repeat the ladder) to inv_freq[0 .. capacity) and the
  * attention factor to *attn_factor (may be NULL). For DYNAMIC and LONGROPE the context length is desc->ctx_len
  * (0 counts as not longer than orig_ctx). Fails with VKATTN_ERROR_INVALID_ARGUMENT for a bad desc or when capacity
@@ -471,8 +477,10 @@ typedef struct vkattn_sinusoidal_desc {
 } vkattn_sinusoidal_desc;
 
 /* Adds the sinusoidal absolute position encoding: y[b, s, :] = x[b, s, :] + PE(p(b, s)).
- * x, y: [batch, seq, dim] or [seq, dim], same shape and dtype (f32 or f16), any strides; y may be x.
- * positions: the zero handle, or i32 [seq] or [batch, seq]. desc may be NULL. */
+ * x, y: [batch, seq, dim] or [seq, dim] (dim up to 65536), same shape and dtype (f32 or f16), any strides; y may
+ *   be x.
+ * positions: the zero handle, or i32 [seq] or [batch, seq]. desc may be NULL. OVERFLOW when pos_offset + seq - 1
+ * exceeds INT32_MAX. */
 VKATTN_API vkattn_result vkattn_sinusoidal_add(vkattn_context *ctx, vkattn_cmd *cmd,
                                                const vkattn_sinusoidal_desc *desc, vkattn_tensor x,
                                                vkattn_tensor positions, vkattn_tensor y);
@@ -497,12 +505,15 @@ typedef struct vkattn_alibi_desc {
 
 /* ALiBi bias on attention scores: y[b, h, i, j] = x[b, h, i, j] - m_h * dist(q_offset + i, j), and -inf where causal
  * masks it. x, y: [batch, heads, q_len, k_len], [heads, q_len, k_len] or [q_len, k_len] (one head), same shape and
- * dtype (f32 or f16), any strides; y may be x. desc may be NULL (paper slopes, no offset, not causal). */
+ * dtype (f32 or f16), any strides; y may be x. desc may be NULL (paper slopes, no offset, not causal).
+ * Errors: INVALID_ARGUMENT when slopes and max_bias are both set, slope_count differs from heads (or is set
+ * without slopes), a slope is not finite, max_bias is negative or not finite, or grid_width is set with a negative
+ * q_offset; OVERFLOW when q_offset + q_len - 1 exceeds INT32_MAX. */
 VKATTN_API vkattn_result vkattn_alibi(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_alibi_desc *desc,
                                       vkattn_tensor x, vkattn_tensor y);
 
-/* The slopes vkattn_alibi uses for `heads` heads and a key length k_len (for train_len scaling), without a context:
- * writes `heads` floats to out. */
+/* The slopes vkattn_alibi uses for `heads` heads (>= 1) and a key length k_len (for train_len scaling), without a
+ * context: writes `heads` floats to out. desc may be NULL. */
 VKATTN_API vkattn_result vkattn_alibi_slopes(const vkattn_alibi_desc *desc, uint32_t heads, uint32_t k_len,
                                              float *out);
 

@@ -30,8 +30,6 @@
 #define CONVERT(v) DST_T(v)
 #endif
 
-layout(local_size_x_id = 0) in;
-
 layout(set = 0, binding = 0) readonly buffer SrcBuf { SRC_T src[]; };
 layout(set = 0, binding = 1) writeonly buffer DstBuf { DST_T dst[]; };
 
@@ -47,7 +45,7 @@ layout(push_constant) uniform Params {
 
 void main()
 {
-    uint e = pc.elem_base + flat_group(pc.groups_x) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+    uint e = flat_index(pc.groups_x, pc.elem_base);
     if (e >= pc.shape.x * pc.shape.y * pc.shape.z * pc.shape.w) {
         return;
     }

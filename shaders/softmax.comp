@@ -9,8 +9,6 @@
 #endif
 #include "common.glsl"
 
-layout(local_size_x_id = 0) in;
-
 layout(set = 0, binding = 0) readonly buffer XBuf { STORE_T x[]; };
 layout(set = 0, binding = 1) writeonly buffer YBuf { STORE_T y[]; };
 

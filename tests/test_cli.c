@@ -2,7 +2,9 @@
  * test_cli.c - the `vkattn` program, run as a child process (posix_spawn) exactly as a user runs it.
  *
  * Inputs are written byte by byte by this file's own .npy writer, outputs parsed by its own reader, both
- * independent of cli/npy.c; softmax results are compared with a float64 softmax computed here. Every error case
+ * independent of cli/npy.c; softmax, rope, sinusoidal and alibi results are compared with float64 values computed
+ * here from the formulas in vkattn.h (for rope's YaRN, Llama 3, LongRoPE and dynamic scalings, from the library's
+ * float64 frequencies: there the runs check that every option reaches its desc field). Every error case
  * must exit with status 2, print one line "vkattn: error: ..." on stderr and leave the output path as it was
  * (absent, or a pre-existing file unchanged) with no temporary file beside it.
  */
@@ -24,7 +26,7 @@
 extern char **environ;
 
 #define PATH_LEN 4096
-#define MAX_ARGS 16
+#define MAX_ARGS 40
 /* What a pre-existing output file holds before an error case; it must hold exactly this afterwards. */
 #define KEEP_CONTENT "not an npy file: must survive a failed run\n"
 
@@ -244,6 +246,27 @@ static void npy_build(npy_bytes *b, unsigned major, const char *dict, const void
     b->data_start = total;
 }
 
+/* The shape tuple of a header dict as numpy writes it ("'shape': (2, 3), "): writes the dims, returns their count. */
+static uint32_t dict_shape(const char *dict, int64_t shape[8])
+{
+    const char *s = strstr(dict, "'shape': (");
+    ck_assert_msg(s != NULL, "no shape in %s", dict);
+    s += 10;
+    uint32_t ndim = 0;
+    while (*s != ')') {
+        char *end;
+        long long dim = strtoll(s, &end, 10);
+        ck_assert_msg(end != s && ndim < 8, "bad shape in %s", dict);
+        shape[ndim++] = dim;
+        s = end;
+        if (*s == ',')
+            s++;
+        while (*s == ' ')
+            s++;
+    }
+    return ndim;
+}
+
 typedef struct npy_parsed {
     char descr[8];
     uint32_t ndim;
@@ -272,20 +295,7 @@ static npy_parsed npy_parse(const char *path)
     const char *descr = strstr(text, "'descr': '");
     ck_assert_msg(descr && sscanf(descr + 10, "%7[^']", p.descr) == 1, "%s: no descr in %s", path, text);
     ck_assert_msg(strstr(text, "'fortran_order': False") != NULL, "%s: not C order: %s", path, text);
-    const char *s = strstr(text, "'shape': (");
-    ck_assert_msg(s != NULL, "%s: no shape in %s", path, text);
-    s += 10;
-    while (*s != ')') {
-        char *end;
-        long long dim = strtoll(s, &end, 10);
-        ck_assert_msg(end != s && p.ndim < 8, "%s: bad shape in %s", path, text);
-        p.shape[p.ndim++] = dim;
-        s = end;
-        if (*s == ',')
-            s++;
-        while (*s == ' ')
-            s++;
-    }
+    p.ndim = dict_shape(text, p.shape);
     p.data = p.raw + 10 + header;
     p.data_len = len - 10 - header;
     return p;
@@ -298,6 +308,86 @@ static void shape_literal(char *out, size_t cap, uint32_t ndim, const int64_t *s
     for (uint32_t i = 0; i < ndim; i++)
         n += (size_t)snprintf(out + n, cap - n, i ? ", %lld" : "%lld", (long long)shape[i]);
     snprintf(out + n, cap - n, ndim == 1 ? ",)" : ")");
+}
+
+static size_t numel(uint32_t ndim, const int64_t *shape)
+{
+    size_t n = 1;
+    for (uint32_t i = 0; i < ndim; i++)
+        n *= (size_t)shape[i];
+    return n;
+}
+
+static const char *descr_of(vkattn_dtype dtype)
+{
+    return dtype == VKATTN_F16 ? "<f2" : dtype == VKATTN_I32 ? "<i4" : "<f4";
+}
+
+/* Writes a version 1.0 file of the given dtype and shape holding `data` (numel * dtype size bytes). */
+static void write_npy(const char *path, vkattn_dtype dtype, uint32_t ndim, const int64_t *shape, const void *data)
+{
+    char dict[256], tuple[96];
+    size_t n = numel(ndim, shape);
+    shape_literal(tuple, sizeof tuple, ndim, shape);
+    snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr_of(dtype), tuple);
+    npy_bytes file;
+    ck_assert(n * vkattn_dtype_size(dtype) <= sizeof file.buf - 128);
+    npy_build(&file, 1, dict, data, n * vkattn_dtype_size(dtype));
+    write_file(path, file.buf, file.len);
+}
+
+/* Input values (as the f16 file stores them, for f16) and the file's data bytes: uniform in [-3, 3). */
+static void make_input(vkattn_dtype dtype, uint32_t seed, float *x, unsigned char *data, size_t n)
+{
+    vkt_fill_uniform(x, n, seed, -3.0f, 3.0f);
+    for (size_t i = 0; i < n; i++) {
+        if (dtype == VKATTN_F16) {
+            uint16_t h = vkt_float_to_half(x[i]);
+            x[i] = vkt_half_to_float(h);
+            data[2 * i] = (unsigned char)(h & 0xff);
+            data[2 * i + 1] = (unsigned char)(h >> 8);
+        } else {
+            uint32_t bits;
+            memcpy(&bits, &x[i], 4);
+            for (int k = 0; k < 4; k++)
+                data[4 * i + (size_t)k] = (unsigned char)(bits >> (8 * k));
+        }
+    }
+}
+
+static void output_values(const npy_parsed *p, vkattn_dtype dtype, float *got, size_t n)
+{
+    const unsigned char *d = p->data;
+    for (size_t i = 0; i < n; i++) {
+        if (dtype == VKATTN_F16) {
+            got[i] = vkt_half_to_float((uint16_t)(d[2 * i] | d[2 * i + 1] << 8));
+        } else {
+            uint32_t bits = 0;
+            for (int k = 0; k < 4; k++)
+                bits |= (uint32_t)d[4 * i + (size_t)k] << (8 * k);
+            memcpy(&got[i], &bits, 4);
+        }
+    }
+}
+
+/* The output file has the dtype and shape of the input and values within tolerance of `want`: relative 1e-5 for
+ * f32 and 1e-3 for f16 (11 significant bits), measured against max(|want|, floor). */
+static void check_output(const char *path, vkattn_dtype dtype, uint32_t ndim, const int64_t *shape,
+                         const double *want, size_t n, double floor)
+{
+    npy_parsed p = npy_parse(path);
+    ck_assert_str_eq(p.descr, descr_of(dtype));
+    ck_assert_uint_eq(p.ndim, ndim);
+    for (uint32_t i = 0; i < ndim; i++)
+        ck_assert_int_eq(p.shape[i], shape[i]);
+    ck_assert_uint_eq(p.data_len, n * vkattn_dtype_size(dtype));
+    float *got = malloc(n * sizeof *got);
+    ck_assert(got != NULL);
+    output_values(&p, dtype, got, n);
+    double err = vkt_max_rel_err(got, want, n, floor);
+    ck_assert_msg(err <= (dtype == VKATTN_F16 ? 1e-3 : 1e-5), "%s: max relative error %g", path, err);
+    free(got);
+    free(p.raw);
 }
 
 /* ---- softmax through the program --------------------------------------------------------------------------------- */
@@ -338,40 +428,6 @@ static void softmax_reference(const float *x, double *y, size_t rows, size_t len
     }
 }
 
-/* Input values (as the f16 file stores them, for f16) and the file's data bytes. */
-static void softmax_input(const softmax_case *c, float *x, unsigned char *data, size_t n)
-{
-    vkt_fill_uniform(x, n, 1234u + (uint32_t)n, -3.0f, 3.0f);
-    for (size_t i = 0; i < n; i++) {
-        if (c->dtype == VKATTN_F16) {
-            uint16_t h = vkt_float_to_half(x[i]);
-            x[i] = vkt_half_to_float(h);
-            data[2 * i] = (unsigned char)(h & 0xff);
-            data[2 * i + 1] = (unsigned char)(h >> 8);
-        } else {
-            uint32_t bits;
-            memcpy(&bits, &x[i], 4);
-            for (int k = 0; k < 4; k++)
-                data[4 * i + (size_t)k] = (unsigned char)(bits >> (8 * k));
-        }
-    }
-}
-
-static void output_values(const npy_parsed *p, vkattn_dtype dtype, float *got, size_t n)
-{
-    const unsigned char *d = p->data;
-    for (size_t i = 0; i < n; i++) {
-        if (dtype == VKATTN_F16) {
-            got[i] = vkt_half_to_float((uint16_t)(d[2 * i] | d[2 * i + 1] << 8));
-        } else {
-            uint32_t bits = 0;
-            for (int k = 0; k < 4; k++)
-                bits |= (uint32_t)d[4 * i + (size_t)k] << (8 * k);
-            memcpy(&got[i], &bits, 4);
-        }
-    }
-}
-
 /* The argument list of a softmax run in one of two spellings. */
 static void softmax_args(const char **args, const softmax_case *c, vkattn_backend b, const char *in, const char *out,
                          char bufs[3][PATH_LEN])
@@ -405,27 +461,13 @@ static void softmax_args(const char **args, const softmax_case *c, vkattn_backen
 
 static void check_softmax_output(const softmax_case *c, const char *out, const float *x, size_t n)
 {
-    npy_parsed p = npy_parse(out);
-    ck_assert_str_eq(p.descr, c->dtype == VKATTN_F16 ? "<f2" : "<f4");
-    ck_assert_uint_eq(p.ndim, c->ndim);
-    for (uint32_t i = 0; i < c->ndim; i++)
-        ck_assert_int_eq(p.shape[i], c->shape[i]);
-    ck_assert_uint_eq(p.data_len, n * vkattn_dtype_size(c->dtype));
-
-    float *got = malloc(n * sizeof *got);
     double *want = malloc(n * sizeof *want);
-    ck_assert(got && want);
-    output_values(&p, c->dtype, got, n);
+    ck_assert(want != NULL);
     size_t len = (size_t)c->shape[c->ndim - 1];
     softmax_reference(x, want, n / len, len, c->scale ? (double)strtof(c->scale, NULL) : 1.0);
-    /* f16: outputs are rounded to 11 significant bits (relative 2^-11); below the smallest normal half, 2^-14,
-     * the spacing is absolute, hence the floor. */
-    bool half = c->dtype == VKATTN_F16;
-    double err = vkt_max_rel_err(got, want, n, half ? ldexp(1.0, -14) : 1e-30);
-    ck_assert_msg(err <= (half ? 1e-3 : 1e-5), "max relative error %g", err);
-    free(got);
+    /* f16: below the smallest normal half, 2^-14, the spacing of f16 values is absolute, hence the floor. */
+    check_output(out, c->dtype, c->ndim, c->shape, want, n, c->dtype == VKATTN_F16 ? ldexp(1.0, -14) : 1e-30);
     free(want);
-    free(p.raw);
 }
 
 START_TEST(test_softmax_runs)
@@ -434,25 +476,17 @@ START_TEST(test_softmax_runs)
     const softmax_case *c = &softmax_cases[_i / VKT_BACKEND_COUNT];
     if (!backend_usable(b))
         return;
-    size_t n = 1;
-    for (uint32_t i = 0; i < c->ndim; i++)
-        n *= (size_t)c->shape[i];
+    size_t n = numel(c->ndim, c->shape);
     float *x = malloc(n * sizeof *x);
     unsigned char *data = malloc(n * 4);
     ck_assert(x && data);
-    softmax_input(c, x, data, n);
+    make_input(c->dtype, 1234u + (uint32_t)n, x, data, n);
 
-    char dir[PATH_LEN], in[PATH_LEN], out[PATH_LEN], dict[256], shape[96];
+    char dir[PATH_LEN], in[PATH_LEN], out[PATH_LEN];
     case_dir(dir, "softmax", _i);
     join(in, dir, "in.npy");
     join(out, dir, "out.npy");
-    shape_literal(shape, sizeof shape, c->ndim, c->shape);
-    snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-             c->dtype == VKATTN_F16 ? "<f2" : "<f4", shape);
-    npy_bytes file;
-    ck_assert(n * vkattn_dtype_size(c->dtype) <= sizeof file.buf - 128);
-    npy_build(&file, 1, dict, data, n * vkattn_dtype_size(c->dtype));
-    write_file(in, file.buf, file.len);
+    write_npy(in, c->dtype, c->ndim, c->shape, data);
     if (c->replace)
         write_file(out, KEEP_CONTENT, strlen(KEEP_CONTENT));
 
@@ -501,17 +535,424 @@ START_TEST(test_header_variants)
 }
 END_TEST
 
+/* ---- rope, sinusoidal and alibi through the program -------------------------------------------------------------- */
+
+#define MAX_EXTRA 3
+#define MAX_OPTIONS 24
+
+/* An input file of a run besides the main one: positions or a factor array. */
+typedef struct extra_input {
+    const char *option; /* "--pos"; NULL = unused slot */
+    vkattn_dtype dtype;
+    uint32_t ndim;
+    int64_t shape[3];
+    const void *data;
+} extra_input;
+
+/* One run of an op on a main input of random values. */
+typedef struct op_run {
+    const char *op;           /* "rope" */
+    const char *input_option; /* "--x" */
+    vkattn_dtype dtype;
+    uint32_t ndim;
+    const int64_t *shape;
+    const char *const *options; /* the op's options, NULL-terminated */
+    extra_input extra[MAX_EXTRA];
+} op_run;
+
+/* Positions given in a file: [seq] or [batch, seq], with a leading axis dim for 2D axial and M-RoPE. */
+typedef struct positions {
+    const int32_t *data; /* NULL = no file: position = offset + token index */
+    uint32_t ndim;
+    int64_t shape[3];
+} positions;
+
+static void add_extra(op_run *r, const char *option, vkattn_dtype dtype, uint32_t ndim, const int64_t *shape,
+                      const void *data)
+{
+    size_t i = 0;
+    while (r->extra[i].option)
+        i++;
+    ck_assert(i < MAX_EXTRA);
+    r->extra[i] = (extra_input){.option = option, .dtype = dtype, .ndim = ndim, .data = data};
+    memcpy(r->extra[i].shape, shape, ndim * sizeof *shape);
+}
+
+static void add_positions(op_run *r, const positions *pos)
+{
+    if (pos->data)
+        add_extra(r, "--pos", VKATTN_I32, pos->ndim, pos->shape, pos->data);
+}
+
+static void add_factors(op_run *r, const char *option, const float *data, uint32_t count)
+{
+    const int64_t shape[1] = {count};
+    if (data)
+        add_extra(r, option, VKATTN_F32, 1, shape, data);
+}
+
+/* The position of token (b, s) on `axis` (of `axes`): from the file, or offset + s. */
+static double position_of(const positions *pos, uint32_t axes, int32_t offset, uint32_t axis, int64_t b, int64_t s)
+{
+    if (!pos->data)
+        return (double)offset + (double)s;
+    int64_t seq = pos->shape[pos->ndim - 1];
+    bool batched = pos->ndim == (axes > 1 ? 3u : 2u);
+    int64_t batch = batched ? pos->shape[pos->ndim - 2] : 1;
+    return pos->data[((int64_t)axis * batch + (batched ? b : 0)) * seq + s];
+}
+
+/* Expected output of case `c` in float64 from the input values x. */
+typedef void (*reference_fn)(const void *c, const float *x, double *want);
+
+/* Runs r on backend b in a fresh directory and compares its output with the reference of case c. The values are
+ * of order 1, so errors are relative to max(|want|, 1). */
+static void check_op_run(const op_run *r, int index, vkattn_backend b, reference_fn reference, const void *c)
+{
+    static const char *const extra_names[MAX_EXTRA] = {"extra0.npy", "extra1.npy", "extra2.npy"};
+    size_t n = numel(r->ndim, r->shape);
+    float *x = malloc(n * sizeof *x);
+    double *want = malloc(n * sizeof *want);
+    unsigned char *data = malloc(n * 4);
+    ck_assert(x && want && data);
+    make_input(r->dtype, 99u + (uint32_t)index, x, data, n);
+    reference(c, x, want);
+
+    char dir[PATH_LEN], in[PATH_LEN], out[PATH_LEN], extra[MAX_EXTRA][PATH_LEN];
+    case_dir(dir, r->op, index);
+    join(in, dir, "in.npy");
+    join(out, dir, "out.npy");
+    write_npy(in, r->dtype, r->ndim, r->shape, data);
+    const char *args[MAX_ARGS + 1] = {"run", r->op, r->input_option, in, "-o", out, "--backend", vkt_backend_name(b)};
+    size_t argc = 8;
+    const char *names[MAX_EXTRA + 2] = {"in.npy", "out.npy"};
+    size_t count = 2;
+    for (size_t i = 0; r->options[i]; i++)
+        args[argc++] = r->options[i];
+    for (size_t i = 0; i < MAX_EXTRA && r->extra[i].option; i++) {
+        const extra_input *e = &r->extra[i];
+        join(extra[i], dir, extra_names[i]);
+        write_npy(extra[i], e->dtype, e->ndim, e->shape, e->data);
+        args[argc++] = e->option;
+        args[argc++] = extra[i];
+        names[count++] = extra_names[i];
+    }
+    ck_assert(argc <= MAX_ARGS);
+    args[argc] = NULL;
+
+    cli_result res = cli_run(args, b == VKATTN_BACKEND_VULKAN);
+    assert_success(&res);
+    check_output(out, r->dtype, r->ndim, r->shape, want, n, 1.0);
+    assert_dir_holds(dir, names, count);
+    cli_result_free(&res);
+    free(x);
+    free(want);
+    free(data);
+}
+
+static const int32_t pos_seq3[3] = {3, 0, 1000000};
+static const int32_t pos_batch2_seq3[6] = {0, 1, 2, 10, 20, 30};
+static const int32_t pos_2d[6] = {0, 0, 1, 0, 1, 0};                     /* [2, 3]: rows, then columns */
+static const int32_t pos_mrope[9] = {0, 1, 2, 0, 0, 1, 5, 6, 7};         /* [3, 1, 3]: t, h, w */
+#define POS_SEQ3 {pos_seq3, 1, {3}}
+#define POS_BATCH2_SEQ3 {pos_batch2_seq3, 2, {2, 3}}
+
+/* -- rope -- */
+
+static const float rope_freq_factors[4] = {1.0f, 1.5f, 2.0f, 4.0f};
+static const float rope_short_factor[4] = {1.0f, 1.25f, 1.5f, 2.0f};
+static const float rope_long_factor[4] = {1.0f, 2.0f, 4.0f, 8.0f};
+
+typedef struct rope_case {
+    vkattn_dtype dtype;
+    uint32_t ndim;    /* 4: [batch, seq, heads, head_dim]; 3: [seq, heads, head_dim] */
+    int64_t shape[4];
+    const char *options[MAX_OPTIONS];
+    positions pos;
+    /* What the options say, for the reference; its factor arrays go to the files of --short-factor, --long-factor
+     * and --freq-factors. */
+    vkattn_rope_desc desc;
+} rope_case;
+
+static const rope_case rope_cases[] = {
+    {.dtype = VKATTN_F32, .ndim = 4, .shape = {1, 3, 2, 8}, .options = {"--pos-offset", "5"},
+     .desc = {.pos_offset = 5}},
+    {.dtype = VKATTN_F32, .ndim = 4, .shape = {1, 3, 2, 8}, .pos = POS_SEQ3},
+    {.dtype = VKATTN_F32, .ndim = 4, .shape = {2, 3, 2, 8}, .options = {"--mode", "gptj", "--base", "500000"},
+     .pos = POS_BATCH2_SEQ3, .desc = {.mode = VKATTN_ROPE_GPTJ, .base = 500000.0}},
+    {.dtype = VKATTN_F16, .ndim = 4, .shape = {1, 3, 2, 8}, .options = {"--mode=gptj", "--pos-offset", "5"},
+     .desc = {.mode = VKATTN_ROPE_GPTJ, .pos_offset = 5}},
+    {.dtype = VKATTN_F32, .ndim = 3, .shape = {3, 2, 8},
+     .options = {"--scaling", "linear", "--factor", "4", "--rot-dims", "4"}, .pos = POS_SEQ3,
+     .desc = {.scaling = VKATTN_ROPE_SCALING_LINEAR, .factor = 4.0, .rot_dims = 4}},
+    {.dtype = VKATTN_F32, .ndim = 4, .shape = {1, 3, 2, 8}, .options = {"--scaling", "ntk", "--factor", "2.5"},
+     .pos = POS_SEQ3,
+     .desc = {.scaling = VKATTN_ROPE_SCALING_NTK, .factor = 2.5, .freq_factors = rope_freq_factors,
+              .factor_count = 4}},
+    {.dtype = VKATTN_F32, .ndim = 4, .shape = {1, 3, 2, 8}, .options = {"--axes", "2d"},
+     .pos = {pos_2d, 2, {2, 3}}, .desc = {.axes = VKATTN_ROPE_AXES_2D}},
+    {.dtype = VKATTN_F16, .ndim = 4, .shape = {1, 3, 2, 8}, .options = {"--axes", "mrope", "--mrope-section", "1,1,2"},
+     .pos = {pos_mrope, 3, {3, 1, 3}}, .desc = {.axes = VKATTN_ROPE_AXES_MROPE, .mrope_section = {1, 1, 2}}},
+    {.dtype = VKATTN_F32, .ndim = 4, .shape = {1, 3, 1, 16},
+     .options = {"--scaling", "yarn", "--factor", "4", "--orig-ctx", "4096", "--beta-fast", "16", "--beta-slow", "2",
+                 "--yarn-mscale", "1", "--yarn-mscale-all-dim", "0.5", "--yarn-no-truncate", "--pos-offset", "40"},
+     .desc = {.scaling = VKATTN_ROPE_SCALING_YARN, .factor = 4.0, .orig_ctx = 4096, .beta_fast = 16.0,
+              .beta_slow = 2.0, .yarn_mscale = 1.0, .yarn_mscale_all_dim = 0.5,
+              .flags = VKATTN_ROPE_YARN_NO_TRUNCATE, .pos_offset = 40}},
+    {.dtype = VKATTN_F32, .ndim = 4, .shape = {1, 3, 1, 16},
+     .options = {"--scaling", "llama3", "--factor", "8", "--orig-ctx", "64", "--low-freq-factor", "2",
+                 "--high-freq-factor", "6", "--attn-factor", "0.75", "--pos-offset", "100"},
+     .desc = {.scaling = VKATTN_ROPE_SCALING_LLAMA3, .factor = 8.0, .orig_ctx = 64, .low_freq_factor = 2.0,
+              .high_freq_factor = 6.0, .attn_factor = 0.75, .pos_offset = 100}},
+    {.dtype = VKATTN_F32, .ndim = 4, .shape = {1, 3, 2, 8},
+     .options = {"--scaling", "longrope", "--factor", "4", "--orig-ctx", "8", "--ctx-len", "32"},
+     .desc = {.scaling = VKATTN_ROPE_SCALING_LONGROPE, .factor = 4.0, .orig_ctx = 8, .ctx_len = 32,
+              .short_factor = rope_short_factor, .long_factor = rope_long_factor, .factor_count = 4}},
+    {.dtype = VKATTN_F32, .ndim = 4, .shape = {1, 3, 2, 8},
+     .options = {"--scaling", "dynamic", "--factor", "2", "--orig-ctx", "4", "--ctx-len", "12", "--pos-offset", "9"},
+     .desc = {.scaling = VKATTN_ROPE_SCALING_DYNAMIC, .factor = 2.0, .orig_ctx = 4, .ctx_len = 12,
+              .pos_offset = 9}},
+};
+#define ROPE_CASES (int)(sizeof rope_cases / sizeof rope_cases[0])
+
+static uint32_t rope_axis_count(const vkattn_rope_desc *d)
+{
+    return d->axes == VKATTN_ROPE_AXES_2D ? 2u : d->axes == VKATTN_ROPE_AXES_MROPE ? 3u : 1u;
+}
+
+/* The frequency theta and position axis of each pair, and the attention factor. No scaling, linear and NTK (with
+ * freq_factors, on any axes) follow their formulas in vkattn.h here. YaRN, Llama 3, LongRoPE and dynamic NTK take
+ * the library's float64 frequencies (vkattn_rope_frequencies, which test_rope.c checks against the formulas): there
+ * these cases check that each option reaches its desc field. */
+static void rope_frequencies(const vkattn_rope_desc *d, uint32_t head_dim, double *theta, uint32_t *axis, double *m)
+{
+    uint32_t pairs = (d->rot_dims ? d->rot_dims : head_dim) / 2;
+    uint32_t ladder = d->axes == VKATTN_ROPE_AXES_2D ? pairs / 2 : pairs;
+    const uint32_t *sec = d->mrope_section;
+    double dims = 2.0 * ladder;
+    double base = d->base != 0.0 ? d->base : 10000.0;
+    if (d->scaling == VKATTN_ROPE_SCALING_NTK)
+        base *= pow(d->factor, dims / (dims - 2.0));
+    for (uint32_t i = 0; i < pairs; i++) {
+        uint32_t k = i % ladder;
+        axis[i] = d->axes == VKATTN_ROPE_AXES_2D      ? i / ladder
+                  : d->axes == VKATTN_ROPE_AXES_MROPE ? (i < sec[0] ? 0u : i < sec[0] + sec[1] ? 1u : 2u)
+                                                      : 0u;
+        theta[i] = pow(base, -2.0 * k / dims);
+        if (d->scaling == VKATTN_ROPE_SCALING_LINEAR)
+            theta[i] /= d->factor;
+        if (d->freq_factors)
+            theta[i] /= d->freq_factors[k];
+    }
+    *m = d->attn_factor != 0.0 ? d->attn_factor : 1.0;
+    if (d->scaling > VKATTN_ROPE_SCALING_NTK)
+        ck_assert_int_eq(vkattn_rope_frequencies(d, head_dim, theta, pairs, m), VKATTN_OK);
+}
+
+/* y[a] = m (x[a] cos - x[b] sin), y[b] = m (x[b] cos + x[a] sin) with angle = position * theta for each pair
+ * (a, b): (i, i + d/2) for NEOX, (2i, 2i + 1) for GPTJ; dims past rot_dims unchanged. */
+static void rope_reference(const void *arg, const float *x, double *y)
+{
+    const rope_case *c = arg;
+    const vkattn_rope_desc *d = &c->desc;
+    int64_t batch = c->ndim == 4 ? c->shape[0] : 1;
+    int64_t seq = c->shape[c->ndim - 3], heads = c->shape[c->ndim - 2];
+    uint32_t dim = (uint32_t)c->shape[c->ndim - 1];
+    double theta[32], m;
+    uint32_t axis[32];
+    ck_assert(dim <= 64);
+    rope_frequencies(d, dim, theta, axis, &m);
+    uint32_t pairs = (d->rot_dims ? d->rot_dims : dim) / 2;
+    for (int64_t t = 0; t < batch * seq * heads; t++) {
+        const float *xv = x + t * dim;
+        double *yv = y + t * dim;
+        for (uint32_t j = 0; j < dim; j++)
+            yv[j] = xv[j];
+        for (uint32_t i = 0; i < pairs; i++) {
+            uint32_t a = d->mode == VKATTN_ROPE_GPTJ ? 2 * i : i;
+            uint32_t b = d->mode == VKATTN_ROPE_GPTJ ? 2 * i + 1 : i + pairs;
+            double p = position_of(&c->pos, rope_axis_count(d), d->pos_offset, axis[i], t / (seq * heads),
+                                   t / heads % seq);
+            double cs = cos(p * theta[i]), sn = sin(p * theta[i]);
+            yv[a] = m * (xv[a] * cs - xv[b] * sn);
+            yv[b] = m * (xv[b] * cs + xv[a] * sn);
+        }
+    }
+}
+
+START_TEST(test_rope_runs)
+{
+    vkattn_backend b = vkt_backend(_i % VKT_BACKEND_COUNT);
+    const rope_case *c = &rope_cases[_i / VKT_BACKEND_COUNT];
+    if (!backend_usable(b))
+        return;
+    op_run r = {"rope", "--x", c->dtype, c->ndim, c->shape, c->options, {{0}}};
+    add_positions(&r, &c->pos);
+    add_factors(&r, "--short-factor", c->desc.short_factor, c->desc.factor_count);
+    add_factors(&r, "--long-factor", c->desc.long_factor, c->desc.factor_count);
+    add_factors(&r, "--freq-factors", c->desc.freq_factors, c->desc.factor_count);
+    check_op_run(&r, _i, b, rope_reference, c);
+}
+END_TEST
+
+/* -- sinusoidal -- */
+
+typedef struct sinusoidal_case {
+    vkattn_dtype dtype;
+    uint32_t ndim; /* 3: [batch, seq, dim]; 2: [seq, dim] */
+    int64_t shape[3];
+    const char *options[MAX_OPTIONS];
+    positions pos;
+    vkattn_sinusoidal_desc desc; /* what the options say, for the reference */
+} sinusoidal_case;
+
+static const sinusoidal_case sinusoidal_cases[] = {
+    {.dtype = VKATTN_F32, .ndim = 3, .shape = {2, 3, 6}, .options = {"--pos-offset", "4"}, .desc = {.pos_offset = 4}},
+    {.dtype = VKATTN_F32, .ndim = 2, .shape = {3, 7}, .options = {"--base", "100"}, .desc = {.base = 100.0}},
+    {.dtype = VKATTN_F32, .ndim = 3, .shape = {2, 3, 8}, .options = {"--layout", "concat"}, .pos = POS_BATCH2_SEQ3,
+     .desc = {.layout = VKATTN_SINUSOIDAL_CONCAT}},
+    {.dtype = VKATTN_F16, .ndim = 2, .shape = {3, 9}, .options = {"--layout=concat", "--base", "1000"},
+     .pos = POS_SEQ3, .desc = {.layout = VKATTN_SINUSOIDAL_CONCAT, .base = 1000.0}},
+};
+#define SINUSOIDAL_CASES (int)(sizeof sinusoidal_cases / sizeof sinusoidal_cases[0])
+
+/* Element k of the encoding of position p (vkattn.h). Interleaved: PE[2j] = sin(p w_j), PE[2j+1] = cos(p w_j),
+ * w_j = base^(-2j/dim). Concat: h = dim/2, w_j = exp(-j ln(base) / (h - 1)), PE[j] = sin(p w_j),
+ * PE[h + j] = cos(p w_j), an odd dim's last element 0. */
+static double sinusoidal_pe(const vkattn_sinusoidal_desc *d, uint32_t dim, double p, uint32_t k)
+{
+    double base = d->base != 0.0 ? d->base : 10000.0;
+    if (d->layout == VKATTN_SINUSOIDAL_INTERLEAVED) {
+        double w = pow(base, -2.0 * (k / 2) / dim);
+        return k % 2 ? cos(p * w) : sin(p * w);
+    }
+    uint32_t h = dim / 2;
+    if (k >= 2 * h)
+        return 0.0;
+    double w = exp(-(double)(k % h) * log(base) / (h - 1));
+    return k < h ? sin(p * w) : cos(p * w);
+}
+
+static void sinusoidal_reference(const void *arg, const float *x, double *y)
+{
+    const sinusoidal_case *c = arg;
+    int64_t seq = c->shape[c->ndim - 2];
+    uint32_t dim = (uint32_t)c->shape[c->ndim - 1];
+    size_t n = numel(c->ndim, c->shape);
+    for (size_t i = 0; i < n; i++) {
+        int64_t row = (int64_t)(i / dim);
+        double p = position_of(&c->pos, 1, c->desc.pos_offset, 0, row / seq, row % seq);
+        y[i] = x[i] + sinusoidal_pe(&c->desc, dim, p, (uint32_t)(i % dim));
+    }
+}
+
+START_TEST(test_sinusoidal_runs)
+{
+    vkattn_backend b = vkt_backend(_i % VKT_BACKEND_COUNT);
+    const sinusoidal_case *c = &sinusoidal_cases[_i / VKT_BACKEND_COUNT];
+    if (!backend_usable(b))
+        return;
+    op_run r = {"sinusoidal", "--x", c->dtype, c->ndim, c->shape, c->options, {{0}}};
+    add_positions(&r, &c->pos);
+    check_op_run(&r, _i, b, sinusoidal_reference, c);
+}
+END_TEST
+
+/* -- alibi -- */
+
+static const float alibi_slopes3[3] = {0.5f, 0.25f, 2.0f};
+
+typedef struct alibi_case {
+    vkattn_dtype dtype;
+    uint32_t ndim; /* [batch, heads, q, k], [heads, q, k] or [q, k] */
+    int64_t shape[4];
+    const char *options[MAX_OPTIONS];
+    vkattn_alibi_desc desc; /* what the options say, for the reference; its slopes go to the --slopes file */
+} alibi_case;
+
+static const alibi_case alibi_cases[] = {
+    {.dtype = VKATTN_F32, .ndim = 4, .shape = {1, 12, 2, 5}, .options = {"--causal", "--q-offset", "3"},
+     .desc = {.causal = true, .q_offset = 3}},
+    {.dtype = VKATTN_F16, .ndim = 4, .shape = {1, 12, 2, 5}, .options = {"--q-offset", "3", "--causal"},
+     .desc = {.causal = true, .q_offset = 3}},
+    {.dtype = VKATTN_F32, .ndim = 4, .shape = {2, 4, 3, 6}, .options = {"--max-bias", "4", "--train-len", "4"},
+     .desc = {.max_bias = 4.0f, .train_len = 4}},
+    {.dtype = VKATTN_F32, .ndim = 3, .shape = {3, 2, 5}, .options = {"--q-offset", "-1"},
+     .desc = {.slopes = alibi_slopes3, .slope_count = 3, .q_offset = -1}},
+    {.dtype = VKATTN_F32, .ndim = 2, .shape = {2, 6},
+     .options = {"--grid-width", "3", "--q-offset", "2", "--causal", "--max-bias", "1"},
+     .desc = {.grid_width = 3, .q_offset = 2, .causal = true, .max_bias = 1.0f}},
+};
+#define ALIBI_CASES (int)(sizeof alibi_cases / sizeof alibi_cases[0])
+
+/* The slope of head h (vkattn.h): the caller's, or with n' = 2^floor(log2 heads) and B = max_bias (0 = 8):
+ * 2^(-B (h+1) / n') for h < n', else 2^(-B (2(h - n') + 1) / (2n')); times train_len / k_len when k_len > train_len. */
+static double alibi_slope(const vkattn_alibi_desc *d, uint32_t h, uint32_t heads, int64_t k_len)
+{
+    double m;
+    if (d->slopes) {
+        m = d->slopes[h];
+    } else {
+        double bias = d->max_bias != 0.0f ? d->max_bias : 8.0;
+        uint32_t low = 1;
+        while (low * 2 <= heads)
+            low *= 2;
+        m = h < low ? pow(2.0, -bias * (h + 1) / low) : pow(2.0, -bias * (2.0 * (h - low) + 1) / (2.0 * low));
+    }
+    if (d->train_len && k_len > (int64_t)d->train_len)
+        m *= (double)d->train_len / (double)k_len;
+    return m;
+}
+
+/* |q - k|, or on a grid of width w the Euclidean distance between (p / w, p mod w) of both (positions >= 0 here). */
+static double alibi_distance(const vkattn_alibi_desc *d, int64_t q, int64_t k)
+{
+    if (!d->grid_width)
+        return fabs((double)(q - k));
+    int64_t w = d->grid_width;
+    double dr = (double)(q / w - k / w), dc = (double)(q % w - k % w);
+    return sqrt(dr * dr + dc * dc);
+}
+
+static void alibi_reference(const void *arg, const float *x, double *y)
+{
+    const alibi_case *c = arg;
+    const vkattn_alibi_desc *d = &c->desc;
+    int64_t heads = c->ndim >= 3 ? c->shape[c->ndim - 3] : 1;
+    int64_t q_len = c->shape[c->ndim - 2], k_len = c->shape[c->ndim - 1];
+    size_t n = numel(c->ndim, c->shape);
+    for (size_t i = 0; i < n; i++) {
+        int64_t k = (int64_t)i % k_len, q = d->q_offset + (int64_t)i / k_len % q_len;
+        uint32_t h = (uint32_t)((int64_t)i / (k_len * q_len) % heads);
+        double m = alibi_slope(d, h, (uint32_t)heads, k_len);
+        y[i] = d->causal && k > q ? -INFINITY : x[i] - m * alibi_distance(d, q, k);
+    }
+}
+
+START_TEST(test_alibi_runs)
+{
+    vkattn_backend b = vkt_backend(_i % VKT_BACKEND_COUNT);
+    const alibi_case *c = &alibi_cases[_i / VKT_BACKEND_COUNT];
+    if (!backend_usable(b))
+        return;
+    op_run r = {"alibi", "--scores", c->dtype, c->ndim, c->shape, c->options, {{0}}};
+    add_factors(&r, "--slopes", c->desc.slopes, c->desc.slope_count);
+    check_op_run(&r, _i, b, alibi_reference, c);
+}
+END_TEST
+
 /* ---- error rows -------------------------------------------------------------------------------------------------- */
 
 typedef enum input_kind {
-    INPUT_VALID,            /* f32 (2, 3) */
+    INPUT_VALID,            /* f32 (2, 3, 4): valid for every op */
     INPUT_NONE,             /* no file at the input path */
     INPUT_BAD_MAGIC,
     INPUT_TRUNCATED_HEADER, /* the file ends inside the header */
     INPUT_TRUNCATED_DATA,   /* 4 bytes short */
     INPUT_TRAILING_DATA,    /* 4 bytes too many */
     INPUT_HUGE_HEADER,      /* version 2.0 announcing a 1 GiB header */
-    INPUT_DICT,             /* the row's header dict with 24 bytes of data */
+    INPUT_DICT,             /* the row's header dict with 96 bytes of data */
+    INPUT_AUX,              /* a valid input, and a second file {aux}: the row's dict with all-zero data */
 } input_kind;
 
 typedef struct error_row {
@@ -519,14 +960,23 @@ typedef struct error_row {
     input_kind input;
     const char *dict;
     const char *reason; /* part of the message that shows the run failed for this row's reason */
-    const char *args[MAX_ARGS]; /* "{in}" and "{out}" stand for the paths */
+    const char *args[MAX_ARGS]; /* "{in}", "{out}" and "{aux}" stand for the paths */
 } error_row;
 
 #define IN "{in}"
 #define OUT "{out}"
+#define AUX "{aux}"
 #define RUN_CPU "run", "softmax", "--x", IN, "-o", OUT, "--backend", "cpu"
+/* The valid input is [seq 2, heads 3, head_dim 4] for rope, [batch 2, seq 3, dim 4] for sinusoidal and
+ * [heads 2, q 3, k 4] for alibi. */
+#define ROPE_CPU "run", "rope", "--x", IN, "-o", OUT, "--backend", "cpu"
+#define SIN_CPU "run", "sinusoidal", "--x", IN, "-o", OUT, "--backend", "cpu"
+#define ALIBI_CPU "run", "alibi", "--scores", IN, "-o", OUT, "--backend", "cpu"
+#define YARN "--scaling", "yarn", "--factor", "2", "--orig-ctx", "64"
 
-#define F4_DICT(shape) "{'descr': '<f4', 'fortran_order': False, 'shape': " shape ", }"
+#define DICT(descr, shape) "{'descr': '" descr "', 'fortran_order': False, 'shape': " shape ", }"
+#define F4_DICT(shape) DICT("<f4", shape)
+#define I4_DICT(shape) DICT("<i4", shape)
 
 static const error_row error_rows[] = {
     {"unknown flag", INPUT_VALID, NULL, "unknown option", {RUN_CPU, "--frobnicate", "1"}},
@@ -561,16 +1011,102 @@ static const error_row error_rows[] = {
     {"bad --scale 1e999", INPUT_VALID, NULL, "not a finite number", {RUN_CPU, "--scale=1e999"}},
     {"bad --scale 2x", INPUT_VALID, NULL, "not a finite number", {RUN_CPU, "--scale", "2x"}},
     {"--scale 0", INPUT_VALID, NULL, "must not be 0", {RUN_CPU, "--scale", "0"}},
+    {"rope unknown flag", INPUT_VALID, NULL, "unknown option '--frobnicate'", {ROPE_CPU, "--frobnicate"}},
+    {"rope missing --x", INPUT_VALID, NULL, "missing required option --x", {"run", "rope", "-o", OUT}},
+    {"rope missing -o", INPUT_VALID, NULL, "missing required option -o", {"run", "rope", "--x", IN}},
+    {"sinusoidal missing --x", INPUT_VALID, NULL, "missing required option --x", {"run", "sinusoidal", "-o", OUT}},
+    {"sinusoidal missing -o", INPUT_VALID, NULL, "missing required option -o", {"run", "sinusoidal", "--x", IN}},
+    {"alibi missing --scores", INPUT_VALID, NULL, "missing required option --scores", {"run", "alibi", "-o", OUT}},
+    {"alibi missing -o", INPUT_VALID, NULL, "missing required option -o", {"run", "alibi", "--scores", IN}},
+    {"alibi --x", INPUT_VALID, NULL, "unknown option '--x'", {"run", "alibi", "--x", IN, "-o", OUT}},
+    {"--pos-offset overflow", INPUT_VALID, NULL, "not an integer", {ROPE_CPU, "--pos-offset", "2147483648"}},
+    {"--pos-offset huge", INPUT_VALID, NULL, "not an integer", {SIN_CPU, "--pos-offset=99999999999999999999"}},
+    {"--q-offset underflow", INPUT_VALID, NULL, "not an integer", {ALIBI_CPU, "--q-offset", "-2147483649"}},
+    {"--q-offset fraction", INPUT_VALID, NULL, "not an integer", {ALIBI_CPU, "--q-offset", "1.5"}},
+    {"--rot-dims trailing junk", INPUT_VALID, NULL, "not an integer", {ROPE_CPU, "--rot-dims", "4x"}},
+    {"--rot-dims negative", INPUT_VALID, NULL, "not an integer", {ROPE_CPU, "--rot-dims", "-4"}},
+    {"--rot-dims leading space", INPUT_VALID, NULL, "not an integer", {ROPE_CPU, "--rot-dims", " 4"}},
+    {"--rot-dims hex", INPUT_VALID, NULL, "not an integer", {ROPE_CPU, "--rot-dims", "0x4"}},
+    {"--rot-dims 0", INPUT_VALID, NULL, "must not be 0", {ROPE_CPU, "--rot-dims", "0"}},
+    {"--orig-ctx overflow", INPUT_VALID, NULL, "not an integer",
+     {ROPE_CPU, "--scaling", "yarn", "--factor", "2", "--orig-ctx", "4294967296"}},
+    {"--train-len -1", INPUT_VALID, NULL, "not an integer", {ALIBI_CPU, "--train-len", "-1"}},
+    {"--grid-width 0", INPUT_VALID, NULL, "must not be 0", {ALIBI_CPU, "--grid-width", "0"}},
+    {"--base nan", INPUT_VALID, NULL, "not a finite number", {ROPE_CPU, "--base", "nan"}},
+    {"--base 0", INPUT_VALID, NULL, "must not be 0", {SIN_CPU, "--base", "0"}},
+    {"--base empty", INPUT_VALID, NULL, "needs a value", {SIN_CPU, "--base="}},
+    {"--factor inf", INPUT_VALID, NULL, "not a finite number", {ROPE_CPU, "--scaling", "linear", "--factor", "inf"}},
+    {"--beta-fast 0", INPUT_VALID, NULL, "must not be 0", {ROPE_CPU, YARN, "--beta-fast", "0"}},
+    {"--yarn-mscale 1e400", INPUT_VALID, NULL, "not a finite number", {ROPE_CPU, YARN, "--yarn-mscale", "1e400"}},
+    {"--max-bias beyond float", INPUT_VALID, NULL, "not a finite number", {ALIBI_CPU, "--max-bias", "1e39"}},
+    {"--mrope-section of 2", INPUT_VALID, NULL, "three integers",
+     {ROPE_CPU, "--axes", "mrope", "--mrope-section", "2,2"}},
+    {"--mrope-section trailing comma", INPUT_VALID, NULL, "three integers",
+     {ROPE_CPU, "--axes", "mrope", "--mrope-section", "1,1,2,"}},
+    {"--scaling unknown", INPUT_VALID, NULL, "unknown value 'rope2' for --scaling", {ROPE_CPU, "--scaling", "rope2"}},
+    {"--mode unknown", INPUT_VALID, NULL, "unknown value 'NEOX' for --mode", {ROPE_CPU, "--mode", "NEOX"}},
+    {"--axes unknown", INPUT_VALID, NULL, "unknown value '3d' for --axes", {ROPE_CPU, "--axes", "3d"}},
+    {"--layout unknown", INPUT_VALID, NULL, "unknown value 'split' for --layout", {SIN_CPU, "--layout", "split"}},
+    {"--causal with a value", INPUT_VALID, NULL, "takes no value", {ALIBI_CPU, "--causal=yes"}},
+    {"--causal twice", INPUT_VALID, NULL, "given twice", {ALIBI_CPU, "--causal", "--causal"}},
+    {"--factor without --scaling", INPUT_VALID, NULL, "--factor applies only with --scaling",
+     {ROPE_CPU, "--factor", "2"}},
+    {"--beta-fast with linear", INPUT_VALID, NULL, "--beta-fast applies only with --scaling yarn",
+     {ROPE_CPU, "--scaling", "linear", "--factor", "2", "--beta-fast", "8"}},
+    {"--yarn-no-truncate without yarn", INPUT_VALID, NULL, "applies only with --scaling yarn",
+     {ROPE_CPU, "--yarn-no-truncate"}},
+    {"--low-freq-factor with yarn", INPUT_VALID, NULL, "applies only with --scaling llama3",
+     {ROPE_CPU, YARN, "--low-freq-factor", "1"}},
+    {"--ctx-len with ntk", INPUT_VALID, NULL, "applies only with --scaling dynamic|longrope",
+     {ROPE_CPU, "--scaling", "ntk", "--factor", "2", "--ctx-len", "100"}},
+    {"yarn without --factor", INPUT_VALID, NULL, "--scaling yarn needs --factor",
+     {ROPE_CPU, "--scaling", "yarn", "--orig-ctx", "64"}},
+    {"yarn without --orig-ctx", INPUT_VALID, NULL, "--scaling yarn needs --orig-ctx",
+     {ROPE_CPU, "--scaling", "yarn", "--factor", "2"}},
+    {"mrope without --mrope-section", INPUT_VALID, NULL, "--axes mrope needs --mrope-section",
+     {ROPE_CPU, "--axes", "mrope"}},
+    {"--mrope-section without mrope", INPUT_VALID, NULL, "applies only with --axes mrope",
+     {ROPE_CPU, "--mrope-section", "1,1,0"}},
+    {"rope --pos with --pos-offset", INPUT_AUX, I4_DICT("(2,)"), "cannot be given together",
+     {ROPE_CPU, "--pos", AUX, "--pos-offset", "1"}},
+    {"sinusoidal --pos with --pos-offset", INPUT_AUX, I4_DICT("(3,)"), "cannot be given together",
+     {SIN_CPU, "--pos-offset", "0", "--pos", AUX}},
+    {"--slopes with --max-bias", INPUT_AUX, F4_DICT("(2,)"), "cannot be given together",
+     {ALIBI_CPU, "--slopes", AUX, "--max-bias", "8"}},
+    {"longrope without --long-factor", INPUT_AUX, F4_DICT("(1,)"), "--scaling longrope needs --long-factor",
+     {ROPE_CPU, "--scaling", "longrope", "--factor", "4", "--orig-ctx", "8", "--short-factor", AUX}},
+    {"--short-factor without longrope", INPUT_AUX, F4_DICT("(1,)"), "applies only with --scaling longrope",
+     {ROPE_CPU, "--short-factor", AUX}},
+    {"f32 --pos", INPUT_AUX, F4_DICT("(3,)"), "--pos takes an i32 array", {SIN_CPU, "--pos", AUX}},
+    {"f16 rope --pos", INPUT_AUX, DICT("<f2", "(2,)"), "--pos takes an i32 array", {ROPE_CPU, "--pos", AUX}},
+    {"sinusoidal --pos of wrong length", INPUT_AUX, I4_DICT("(4,)"), "[ERROR_SHAPE_MISMATCH]",
+     {SIN_CPU, "--pos", AUX}},
+    {"rope --pos of wrong shape", INPUT_AUX, I4_DICT("(3, 2)"), "[ERROR_SHAPE_MISMATCH]", {ROPE_CPU, "--pos", AUX}},
+    {"f64 --slopes", INPUT_AUX, DICT("<f8", "(2,)"), "f32 only", {ALIBI_CPU, "--slopes", AUX}},
+    {"i32 --freq-factors", INPUT_AUX, I4_DICT("(2,)"), "takes a 1-D f32 array", {ROPE_CPU, "--freq-factors", AUX}},
+    {"2-D --freq-factors", INPUT_AUX, F4_DICT("(2, 1)"), "takes a 1-D f32 array", {ROPE_CPU, "--freq-factors", AUX}},
+    {"--slopes of wrong length", INPUT_AUX, F4_DICT("(3,)"), "slope_count", {ALIBI_CPU, "--slopes", AUX}},
+    {"--freq-factors of wrong length", INPUT_AUX, F4_DICT("(3,)"), "factor_count",
+     {ROPE_CPU, "--freq-factors", AUX}},
+    {"truncated rope --x", INPUT_TRUNCATED_DATA, NULL, "truncated data", {ROPE_CPU}},
+    {"truncated alibi --scores", INPUT_TRUNCATED_HEADER, NULL, "truncated .npy header", {ALIBI_CPU}},
+    {"missing --pos file", INPUT_VALID, NULL, "cannot open", {SIN_CPU, "--pos", AUX}},
+    {"odd --rot-dims", INPUT_VALID, NULL, "rot_dims", {ROPE_CPU, "--rot-dims", "3"}},
+    {"--rot-dims beyond head_dim", INPUT_VALID, NULL, "rot_dims", {ROPE_CPU, "--rot-dims", "6"}},
+    {"llama3 high <= low", INPUT_VALID, NULL, "high_freq_factor",
+     {ROPE_CPU, "--scaling", "llama3", "--factor", "8", "--orig-ctx", "64", "--high-freq-factor", "0.5"}},
+    {"rope on 2-D x", INPUT_DICT, F4_DICT("(4, 6)"), "vkattn_rope", {ROPE_CPU}},
     {"bad --backend", INPUT_VALID, NULL, "unknown backend",
      {"run", "softmax", "--x", IN, "-o", OUT, "--backend", "gpu"}},
 };
 #define ERROR_ROWS (int)(sizeof error_rows / sizeof error_rows[0])
 
-static const float error_input[6] = {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f};
-
 static void make_error_input(const error_row *row, const char *path)
 {
-    static const char *const valid = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
+    static const char *const valid = F4_DICT("(2, 3, 4)");
+    float error_input[24];
+    for (int i = 0; i < 24; i++)
+        error_input[i] = 0.25f * (float)i;
     unsigned char data[sizeof error_input + 4] = {0};
     memcpy(data, error_input, sizeof error_input);
     npy_bytes b = {0};
@@ -578,16 +1114,32 @@ static void make_error_input(const error_row *row, const char *path)
     switch (row->input) {
     case INPUT_NONE: return;
     case INPUT_VALID:
-    case INPUT_DICT: break;
+    case INPUT_DICT:
+    case INPUT_AUX: break;
     case INPUT_BAD_MAGIC: b.buf[3] = 'X'; break;
     case INPUT_TRUNCATED_HEADER: b.len = 30; break;
     case INPUT_TRUNCATED_DATA: b.len -= 4; break;
     case INPUT_TRAILING_DATA: b.len += 4; break;
     case INPUT_HUGE_HEADER:
         npy_build(&b, 2, valid, data, sizeof error_input);
-        b.buf[11] = 0x40; /* the header length becomes 0x40000000 + 118: about 1 GiB */
+        b.buf[11] = 0x40; /* the header length becomes 0x40000000 + 116: about 1 GiB */
         break;
     }
+    write_file(path, b.buf, b.len);
+}
+
+/* The second file of an INPUT_AUX row: the row's dict with as many zero bytes of data as its shape and descr say. */
+static void make_aux_input(const error_row *row, const char *path)
+{
+    int64_t shape[8];
+    uint32_t ndim = dict_shape(row->dict, shape);
+    const char *descr = strstr(row->dict, "'descr': '");
+    ck_assert(descr != NULL);
+    size_t bytes = numel(ndim, shape) * (size_t)(descr[12] - '0'); /* the item size: '<f4' -> 4 */
+    unsigned char zeros[256] = {0};
+    ck_assert(bytes <= sizeof zeros);
+    npy_bytes b;
+    npy_build(&b, 1, row->dict, zeros, bytes);
     write_file(path, b.buf, b.len);
 }
 
@@ -596,18 +1148,23 @@ START_TEST(test_error_rows)
 {
     const error_row *row = &error_rows[_i / 2];
     bool preexisting = _i % 2;
-    char dir[PATH_LEN], in[PATH_LEN], out[PATH_LEN];
+    char dir[PATH_LEN], in[PATH_LEN], out[PATH_LEN], aux[PATH_LEN];
     case_dir(dir, "error", _i);
     join(in, dir, "in.npy");
     join(out, dir, "out.npy");
+    join(aux, dir, "aux.npy");
     make_error_input(row, in);
+    if (row->input == INPUT_AUX)
+        make_aux_input(row, aux);
     if (preexisting)
         write_file(out, KEEP_CONTENT, strlen(KEEP_CONTENT));
 
     const char *args[MAX_ARGS];
     size_t n = 0;
-    for (; row->args[n]; n++)
-        args[n] = strcmp(row->args[n], IN) == 0 ? in : strcmp(row->args[n], OUT) == 0 ? out : row->args[n];
+    for (; row->args[n]; n++) {
+        const char *arg = row->args[n];
+        args[n] = strcmp(arg, IN) == 0 ? in : strcmp(arg, OUT) == 0 ? out : strcmp(arg, AUX) == 0 ? aux : arg;
+    }
     args[n] = NULL;
     cli_result r = cli_run(args, false);
     ck_assert_msg(r.status == 2, "%s: exit status %d, stderr: %s", row->name, r.status, r.err);
@@ -615,10 +1172,12 @@ START_TEST(test_error_rows)
     ck_assert_msg(strstr(r.err, row->reason) != NULL, "%s: the message does not say '%s': %s", row->name,
                   row->reason, r.err);
 
-    const char *names[2];
+    const char *names[3];
     size_t count = 0;
     if (row->input != INPUT_NONE)
         names[count++] = "in.npy";
+    if (row->input == INPUT_AUX)
+        names[count++] = "aux.npy";
     if (preexisting) {
         names[count++] = "out.npy";
         char *kept = read_file(out, NULL);
@@ -702,6 +1261,26 @@ START_TEST(test_version)
 }
 END_TEST
 
+/* `vkattn run --help` names every op and option. */
+START_TEST(test_run_help)
+{
+    static const char *const words[] = {
+        "softmax", "rope", "sinusoidal", "alibi", "--x", "--scale", "--pos ", "--pos-offset", "--mode neox|gptj",
+        "--rot-dims", "--base", "--scaling none|linear|ntk|dynamic|yarn|longrope|llama3", "--factor ", "--orig-ctx",
+        "--ctx-len", "--beta-fast", "--beta-slow", "--attn-factor", "--yarn-mscale ", "--yarn-mscale-all-dim",
+        "--yarn-no-truncate", "--low-freq-factor", "--high-freq-factor", "--short-factor", "--long-factor",
+        "--freq-factors", "--axes 1d|2d|mrope", "--mrope-section", "--layout interleaved|concat", "--scores",
+        "--q-offset", "--causal", "--train-len", "--max-bias", "--slopes", "--grid-width", "--backend", "--device",
+        "--output"};
+    const char *args[] = {"run", "--help", NULL};
+    cli_result r = cli_run(args, false);
+    assert_success(&r);
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        ck_assert_msg(strstr(r.out, words[i]) != NULL, "'%s' is missing from:\n%s", words[i], r.out);
+    cli_result_free(&r);
+}
+END_TEST
+
 START_TEST(test_help)
 {
     const char *args[] = {"--help", NULL};
@@ -724,6 +1303,9 @@ static Suite *cli_suite(void)
     tcase_set_timeout(run, 120);
     tcase_add_loop_test(run, test_softmax_runs, 0, SOFTMAX_CASES * VKT_BACKEND_COUNT);
     tcase_add_loop_test(run, test_header_variants, 0, HEADER_VARIANTS);
+    tcase_add_loop_test(run, test_rope_runs, 0, ROPE_CASES * VKT_BACKEND_COUNT);
+    tcase_add_loop_test(run, test_sinusoidal_runs, 0, SINUSOIDAL_CASES * VKT_BACKEND_COUNT);
+    tcase_add_loop_test(run, test_alibi_runs, 0, ALIBI_CASES * VKT_BACKEND_COUNT);
     suite_add_tcase(s, run);
 
     TCase *errors = tcase_create("errors");
@@ -737,6 +1319,7 @@ static Suite *cli_suite(void)
     tcase_add_test(info, test_devices);
     tcase_add_test(info, test_version);
     tcase_add_test(info, test_help);
+    tcase_add_test(info, test_run_help);
     suite_add_tcase(s, info);
     return s;
 }

@@ -11,33 +11,81 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* softmax.comp: one workgroup per row; row = row_base + gl_WorkGroupID.y * groups_x + gl_WorkGroupID.x. */
-typedef struct softmax_push {
+/* A push-constant struct mirrors its shader's block member by member (32-bit members at their std430 offsets), and
+ * fits the 128 bytes every device offers. */
+#define CHECK_PUSH(type, bytes) \
+    _Static_assert(sizeof(type) == (bytes) && (bytes) <= 128, #type " mirrors " #bytes " bytes of push constants")
+
+/* The 2D dispatch grid every shader walks (vkattn__vk_dispatch): workgroups along x, and the first row or element
+ * of the dispatch. Push-constant structs embed it as two consecutive members. */
+typedef struct grid_push {
+    uint32_t groups_x;
+    uint32_t base;
+} grid_push;
+
+/* Every shader's push constants start with the shape and the placement of its input x and output y (copy.comp: src
+ * and dst); shape is x's. */
+typedef struct xy_push {
     uint32_t shape[4];
     uint32_t x_stride[4];
     uint32_t y_stride[4];
     uint32_t x_offset;
     uint32_t y_offset;
-    uint32_t groups_x;
-    uint32_t row_base;
+} xy_push;
+
+/* softmax.comp: one workgroup per row; row = row_base + gl_WorkGroupID.y * groups_x + gl_WorkGroupID.x. */
+typedef struct softmax_push {
+    xy_push io;
+    grid_push grid;
     float scale;
 } softmax_push;
-_Static_assert(sizeof(softmax_push) == 68, "softmax.comp's push constants are 68 bytes");
-_Static_assert(sizeof(softmax_push) <= 128, "push constants must fit the 128 bytes every device offers");
+CHECK_PUSH(softmax_push, 68);
 
-/* copy.comp: one invocation per element; e = elem_base + (gl_WorkGroupID.y * groups_x + gl_WorkGroupID.x) * WG +
- * gl_LocalInvocationID.x. */
+/* The other shaders run one invocation per item: item = base + (gl_WorkGroupID.y * groups_x + gl_WorkGroupID.x) *
+ * WG + gl_LocalInvocationID.x (common.glsl's flat_index). copy.comp: an item is an element. */
 typedef struct copy_push {
-    uint32_t shape[4];
-    uint32_t src_stride[4];
-    uint32_t dst_stride[4];
-    uint32_t src_offset;
-    uint32_t dst_offset;
-    uint32_t groups_x;
-    uint32_t elem_base;
+    xy_push io;
+    grid_push grid;
 } copy_push;
-_Static_assert(sizeof(copy_push) == 64, "copy.comp's push constants are 64 bytes");
-_Static_assert(sizeof(copy_push) <= 128, "push constants must fit the 128 bytes every device offers");
+CHECK_PUSH(copy_push, 64);
+
+/* rope.comp and sinusoidal.comp (shaders/phase_op.glsl); bindings x, y, the phase table, the positions. rope.comp:
+ * an item is (row, k) with k < row_len; sinusoidal.comp: an element. */
+typedef struct phase_push {
+    xy_push io;
+    uint32_t table_offset;
+    uint32_t pos_offset;
+    uint32_t pos_stride[4];   /* positions [1, axes, batch, seq] (16-byte aligned: a uvec4 in std430) */
+    grid_push grid;
+    uint32_t n_entries;       /* phase-table entries: n_pairs (rope), n_freqs (sinusoidal) */
+    uint32_t row_len;         /* rope: n_pairs + the pass-through dims it copies */
+    uint32_t layout;          /* vkattn_rope_mode (rope), vkattn_sinusoidal_layout (sinusoidal) */
+    uint32_t has_positions;
+    int32_t pos_start;        /* p = pos_start + s without positions */
+    float attn_factor;        /* rope */
+} phase_push;
+_Static_assert(offsetof(phase_push, pos_stride) % 16 == 0, "phase_op.glsl's pos_stride is a uvec4");
+CHECK_PUSH(phase_push, 112);
+
+/* alibi.comp: an item is an element; bindings x, y, the slopes. */
+typedef struct alibi_push {
+    xy_push io;
+    uint32_t slope_offset;
+    grid_push grid;
+    int32_t q_offset;
+    uint32_t causal;
+    uint32_t grid_width;
+} alibi_push;
+CHECK_PUSH(alibi_push, 80);
+
+/* One tensor binding of a launch, and where its element offset and strides go in the push constants. */
+typedef struct op_tensor {
+    const vkattn__tensor *t;
+    const char *what;    /* its name in messages */
+    bool written;
+    uint32_t *offset;
+    uint32_t *strides;   /* 4 entries; NULL for the library's own tables, which kernels index as contiguous */
+} op_tensor;
 
 /* The f16 variants declare float16_t storage buffers (SPIR-V StorageBuffer16BitAccess). */
 static vkattn_result check_dtype(vkattn_context *ctx, const char *func, vkattn_dtype dtype)
@@ -61,11 +109,11 @@ static vkattn_result check_count(vkattn_context *ctx, const char *func, const vk
                          (unsigned long long)numel);
 }
 
-/* Binds t and fills its element offset (from the bound range's start) and strides for the push constants. */
-static vkattn_result bind_tensor(vkattn_context *ctx, const char *func, const char *what, const vkattn__tensor *t,
-                                 bool written, vkattn__vk_binding *b, uint32_t *offset, uint32_t strides[4])
+/* Binds ot->t and fills its element offset (from the bound range's start) and strides for the push constants. */
+static vkattn_result bind_tensor(vkattn_context *ctx, const char *func, const op_tensor *ot, vkattn__vk_binding *b)
 {
     const vkattn__vk_context *vk = vkattn__vk(ctx);
+    const vkattn__tensor *t = ot->t;
     const vkattn__vk_buffer *buf = t->storage->impl;
     VkDeviceSize size = vkattn_dtype_size(t->dtype);
     int64_t lo, hi;
@@ -79,52 +127,84 @@ static vkattn_result bind_tensor(vkattn_context *ctx, const char *func, const ch
         return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
                              "%s: %s spans %llu bytes, larger than the device's storage-buffer range (%u bytes); "
                              "windowed binding comes later",
-                             func, what, (unsigned long long)(end - start), vk->limits.maxStorageBufferRange);
-    *b = (vkattn__vk_binding){buf->block, start, end - start, written};
-    *offset = (uint32_t)((buf->offset + (VkDeviceSize)t->offset * size - start) / size);
-    for (int k = 0; k < 4; k++) {
+                             func, ot->what, (unsigned long long)(end - start), vk->limits.maxStorageBufferRange);
+    *b = (vkattn__vk_binding){buf->block, start, end - start, ot->written};
+    *ot->offset = (uint32_t)((buf->offset + (VkDeviceSize)t->offset * size - start) / size);
+    for (int k = 0; ot->strides && k < 4; k++) {
         /* A stride times its largest index stays inside the bound range; a size-1 dim's stride is never used. */
-        strides[k] = t->shape[k] > 1 ? (uint32_t)t->strides[k] : 0;
+        ot->strides[k] = t->shape[k] > 1 ? (uint32_t)t->strides[k] : 0;
     }
     return VKATTN_OK;
 }
 
-static void shape_u32(const vkattn__tensor *t, uint32_t shape[4])
+/* Bindings 0 and 1 of every kernel, x = inputs[0] and y = outputs[0], named x_name and y_name in messages; and x's
+ * shape. */
+static void xy_tensors(const vkattn__op *op, const char *x_name, const char *y_name, xy_push *io, op_tensor ts[2])
 {
+    ts[0] = (op_tensor){&op->inputs[0], x_name, false, &io->x_offset, io->x_stride};
+    ts[1] = (op_tensor){&op->outputs[0], y_name, true, &io->y_offset, io->y_stride};
     for (int k = 0; k < 4; k++)
-        shape[k] = (uint32_t)t->shape[k]; /* each is at most numel, checked to fit */
+        io->shape[k] = (uint32_t)op->inputs[0].shape[k]; /* each is at most numel, checked to fit */
+}
+
+/* A kernel launch over `items` rows or elements, per_group of them per workgroup; the push constants hold a
+ * grid_push at byte grid_at. */
+static vkattn__vk_dispatch grid_dispatch(const char *shader, uint32_t wg, const void *push, uint32_t push_size,
+                                         uint32_t grid_at, uint32_t per_group, uint64_t items)
+{
+    return (vkattn__vk_dispatch){
+        .shader = shader,
+        .workgroup_size = wg,
+        .push = push,
+        .push_size = push_size,
+        .groups_x_at = grid_at + (uint32_t)offsetof(grid_push, groups_x),
+        .base_at = grid_at + (uint32_t)offsetof(grid_push, base),
+        .base_per_group = per_group,
+        .groups = (items + per_group - 1) / per_group,
+    };
+}
+
+/* Checks the device's limits for the tensors (ts[0] is the one whose elements the kernel counts), binds them in
+ * order, filling their push-constant fields, and records d. */
+static vkattn_result launch(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, vkattn__vk_dispatch *d,
+                            const op_tensor *ts, uint32_t n)
+{
+    vkattn_result r = check_count(ctx, func, ts[0].t, d->workgroup_size);
+    for (uint32_t i = 0; r == VKATTN_OK && i < n; i++) {
+        r = check_dtype(ctx, func, ts[i].t->dtype);
+        if (r == VKATTN_OK)
+            r = bind_tensor(ctx, func, &ts[i], &d->bindings[i]);
+    }
+    if (r != VKATTN_OK)
+        return r;
+    d->n_bindings = n;
+    return vkattn__vk_record_dispatch(ctx, cmd, func, d);
+}
+
+/* "<family>_<dtype>", the variant name of a single-dtype shader in shaders.cmake. */
+static const char *variant(char shader[32], const char *family, vkattn_dtype dtype)
+{
+    snprintf(shader, 32, "%s_%s", family, vkattn_dtype_name(dtype));
+    return shader;
+}
+
+static uint64_t rows_of(const vkattn__tensor *t)
+{
+    return (uint64_t)t->shape[0] * (uint64_t)t->shape[1] * (uint64_t)t->shape[2];
 }
 
 static vkattn_result record_softmax(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
 {
-    const vkattn__tensor *x = &op->inputs[0], *y = &op->outputs[0];
+    const vkattn__tensor *x = &op->inputs[0];
     /* Two floats of shared memory per invocation: the running max and sum. */
     uint32_t wg = vkattn__vk_workgroup_size(ctx, 256, 2 * sizeof(float));
     softmax_push pc = {.scale = op->desc.softmax.scale};
     char shader[32];
-    snprintf(shader, sizeof shader, "softmax_%s", vkattn_dtype_name(x->dtype));
-    vkattn__vk_dispatch d = {
-        .shader = shader,
-        .workgroup_size = wg,
-        .n_bindings = 2,
-        .push = &pc,
-        .push_size = sizeof pc,
-        .groups_x_at = offsetof(softmax_push, groups_x),
-        .base_at = offsetof(softmax_push, row_base),
-        .base_per_group = 1,
-        .groups = (uint64_t)x->shape[0] * (uint64_t)x->shape[1] * (uint64_t)x->shape[2],
-    };
-    vkattn_result r = check_dtype(ctx, func, x->dtype);
-    if (r == VKATTN_OK)
-        r = check_count(ctx, func, x, wg);
-    if (r == VKATTN_OK)
-        r = bind_tensor(ctx, func, "x", x, false, &d.bindings[0], &pc.x_offset, pc.x_stride);
-    if (r == VKATTN_OK)
-        r = bind_tensor(ctx, func, "y", y, true, &d.bindings[1], &pc.y_offset, pc.y_stride);
-    if (r != VKATTN_OK)
-        return r;
-    shape_u32(x, pc.shape);
-    return vkattn__vk_record_dispatch(ctx, cmd, func, &d);
+    vkattn__vk_dispatch d = grid_dispatch(variant(shader, "softmax", x->dtype), wg, &pc, sizeof pc,
+                                          offsetof(softmax_push, grid), 1, rows_of(x));
+    op_tensor ts[2];
+    xy_tensors(op, "x", "y", &pc.io, ts);
+    return launch(ctx, cmd, func, &d, ts, 2);
 }
 
 static vkattn_result record_copy(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
@@ -134,30 +214,74 @@ static vkattn_result record_copy(vkattn_context *ctx, vkattn_cmd *cmd, const cha
     copy_push pc = {0};
     char shader[32];
     snprintf(shader, sizeof shader, "copy_%s_%s", vkattn_dtype_name(src->dtype), vkattn_dtype_name(dst->dtype));
-    vkattn__vk_dispatch d = {
-        .shader = shader,
-        .workgroup_size = wg,
-        .n_bindings = 2,
-        .push = &pc,
-        .push_size = sizeof pc,
-        .groups_x_at = offsetof(copy_push, groups_x),
-        .base_at = offsetof(copy_push, elem_base),
-        .base_per_group = wg,
-        .groups = (vkattn__tensor_numel(src) + wg - 1) / wg,
+    vkattn__vk_dispatch d = grid_dispatch(shader, wg, &pc, sizeof pc, offsetof(copy_push, grid), wg,
+                                          vkattn__tensor_numel(src));
+    op_tensor ts[2];
+    xy_tensors(op, "src", "dst", &pc.io, ts);
+    return launch(ctx, cmd, func, &d, ts, 2);
+}
+
+/* rope.comp or sinusoidal.comp over `items` items, pc's op fields already set. */
+static vkattn_result record_phase(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op,
+                                  const char *family, phase_push *pc, uint64_t items)
+{
+    const vkattn__tensor *table = &op->inputs[1];
+    uint32_t wg = vkattn__vk_workgroup_size(ctx, 256, 0);
+    char shader[32];
+    vkattn__vk_dispatch d = grid_dispatch(variant(shader, family, op->inputs[0].dtype), wg, pc, sizeof *pc,
+                                          offsetof(phase_push, grid), wg, items);
+    op_tensor ts[4];
+    xy_tensors(op, "x", "y", &pc->io, ts);
+    ts[2] = (op_tensor){table, "the phase table", false, &pc->table_offset, NULL};
+    /* Without positions the table stands in for them, so every variant has the same four bindings; the kernel
+     * then never reads binding 3. */
+    ts[3] = (op_tensor){pc->has_positions ? &op->inputs[2] : table, "positions", false, &pc->pos_offset,
+                        pc->pos_stride};
+    return launch(ctx, cmd, func, &d, ts, 4);
+}
+
+static vkattn_result record_rope(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
+{
+    const vkattn__rope_params *p = &op->desc.rope;
+    const vkattn__tensor *x = &op->inputs[0];
+    /* In place, the pass-through dims already hold their result. */
+    uint32_t pass = vkattn__same_view(x, &op->outputs[0]) ? 0 : (uint32_t)x->shape[3] - 2 * p->n_pairs;
+    phase_push pc = {
+        .n_entries = p->n_pairs,
+        .row_len = p->n_pairs + pass,
+        .layout = (uint32_t)p->mode,
+        .has_positions = p->has_positions,
+        .pos_start = p->pos_offset,
+        .attn_factor = p->attn_factor,
     };
-    vkattn_result r = check_dtype(ctx, func, src->dtype);
-    if (r == VKATTN_OK)
-        r = check_dtype(ctx, func, dst->dtype);
-    if (r == VKATTN_OK)
-        r = check_count(ctx, func, src, wg);
-    if (r == VKATTN_OK)
-        r = bind_tensor(ctx, func, "src", src, false, &d.bindings[0], &pc.src_offset, pc.src_stride);
-    if (r == VKATTN_OK)
-        r = bind_tensor(ctx, func, "dst", dst, true, &d.bindings[1], &pc.dst_offset, pc.dst_stride);
-    if (r != VKATTN_OK)
-        return r;
-    shape_u32(src, pc.shape);
-    return vkattn__vk_record_dispatch(ctx, cmd, func, &d);
+    return record_phase(ctx, cmd, func, op, "rope", &pc, rows_of(x) * pc.row_len);
+}
+
+static vkattn_result record_sinusoidal(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
+{
+    const vkattn__sinusoidal_params *p = &op->desc.sinusoidal;
+    phase_push pc = {
+        .n_entries = p->n_freqs,
+        .layout = (uint32_t)p->layout,
+        .has_positions = p->has_positions,
+        .pos_start = p->pos_offset,
+    };
+    return record_phase(ctx, cmd, func, op, "sinusoidal", &pc, vkattn__tensor_numel(&op->inputs[0]));
+}
+
+static vkattn_result record_alibi(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
+{
+    const vkattn__alibi_params *p = &op->desc.alibi;
+    const vkattn__tensor *x = &op->inputs[0];
+    uint32_t wg = vkattn__vk_workgroup_size(ctx, 256, 0);
+    alibi_push pc = {.q_offset = p->q_offset, .causal = p->causal, .grid_width = p->grid_width};
+    char shader[32];
+    vkattn__vk_dispatch d = grid_dispatch(variant(shader, "alibi", x->dtype), wg, &pc, sizeof pc,
+                                          offsetof(alibi_push, grid), wg, vkattn__tensor_numel(x));
+    op_tensor ts[3];
+    xy_tensors(op, "x", "y", &pc.io, ts);
+    ts[2] = (op_tensor){&op->inputs[1], "the slopes", false, &pc.slope_offset, NULL};
+    return launch(ctx, cmd, func, &d, ts, 3);
 }
 
 vkattn_result vkattn__vk_cmd_record(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn__op *op)
@@ -167,6 +291,9 @@ vkattn_result vkattn__vk_cmd_record(vkattn_context *ctx, vkattn_cmd *cmd, const 
     switch (op->kind) {
     case VKATTN__OP_COPY: return record_copy(ctx, cmd, func, op);
     case VKATTN__OP_SOFTMAX: return record_softmax(ctx, cmd, func, op);
+    case VKATTN__OP_ROPE: return record_rope(ctx, cmd, func, op);
+    case VKATTN__OP_SINUSOIDAL: return record_sinusoidal(ctx, cmd, func, op);
+    case VKATTN__OP_ALIBI: return record_alibi(ctx, cmd, func, op);
     }
     return vkattn__error(ctx, VKATTN_ERROR_INTERNAL, "%s: the Vulkan backend has no kernel for op kind %d", func,
                          (int)op->kind);
