@@ -773,6 +773,48 @@ static void check_frequencies(const rope_case *c)
                   c->name, worst, attn, want.attn);
 }
 
+/* More distinct tables than the library caches (32) in one command list: the cache evicts tables that recorded ops
+ * still hold, and every op must still read its own frequencies at submit. Each op has its own base, so its own
+ * table; expected values from the unscaled formula theta_k = base^(-2k/d). */
+#define CACHE_OPS 40
+START_TEST(test_rope_table_cache_eviction)
+{
+    vkattn_context *ctx = vkt_context(vkt_backend(_i));
+    if (!ctx)
+        return;
+    enum { D = 8, SEQ = 3 };
+    const int64_t shape[3] = {SEQ, 1, D};
+    float x[SEQ * D], y[SEQ * D];
+    vkt_fill_uniform(x, SEQ * D, 7, -1.0f, 1.0f);
+    vkattn_tensor in = vkt_tensor(ctx, VKATTN_F32, 3, shape), out[CACHE_OPS];
+    vkt_write_f32(ctx, in, x, SEQ * D);
+    vkattn_cmd *cmd = NULL;
+    ck_assert_int_eq(vkattn_cmd_create(ctx, NULL, &cmd), VKATTN_OK);
+    for (int i = 0; i < CACHE_OPS; i++) {
+        out[i] = vkt_tensor(ctx, VKATTN_F32, 3, shape);
+        vkattn_rope_desc d = {.base = 100.0 + 50.0 * i, .pos_offset = 1000 * i};
+        ck_assert_int_eq(vkattn_rope(ctx, cmd, &d, in, (vkattn_tensor){0}, out[i]), VKATTN_OK);
+    }
+    ck_assert_int_eq(vkattn_cmd_submit(cmd), VKATTN_OK);
+    ck_assert_int_eq(vkattn_cmd_wait(cmd, UINT64_MAX), VKATTN_OK);
+    double worst = 0.0;
+    for (int i = 0; i < CACHE_OPS; i++) {
+        vkt_read_f32(ctx, out[i], y, SEQ * D);
+        for (int s = 0; s < SEQ; s++)
+            for (int k = 0; k < D / 2; k++) {
+                double c, sn, theta = pow(100.0 + 50.0 * i, -2.0 * k / D);
+                pe_cos_sin(1000 * i + s, theta, &c, &sn);
+                const float *xs = x + s * D, *ys = y + s * D;
+                double a = xs[k] * c - xs[k + D / 2] * sn, b = xs[k + D / 2] * c + xs[k] * sn;
+                worst = fmax(worst, fmax(fabs(ys[k] - a), fabs(ys[k + D / 2] - b)));
+            }
+    }
+    pe_report(ctx, "rope", "40 distinct tables in one list (cache of 32)", worst, PE_F32_TOL);
+    vkattn_cmd_destroy(cmd);
+    vkt_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(test_rope_frequencies)
 {
     fill_factor_lists();
@@ -964,6 +1006,7 @@ static Suite *rope_suite(void)
     tcase_add_loop_test(tc, test_rope_cmd, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_rope_cmd_recorded_ctx, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_rope_bad_inputs, 0, VKT_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_rope_table_cache_eviction, 0, VKT_BACKEND_COUNT);
     tcase_add_test(tc, test_rope_frequencies);
     tcase_add_test(tc, test_rope_frequencies_capacity);
     suite_add_tcase(s, tc);
