@@ -319,18 +319,6 @@ VKATTN_API vkattn_result vkattn_cmd_timings(const vkattn_cmd *cmd, vkattn_op_tim
  * even on lavapipe and the desktop drivers vkattn knows). i32 copies only to i32. */
 VKATTN_API vkattn_result vkattn_copy(vkattn_context *ctx, vkattn_cmd *cmd, vkattn_tensor src, vkattn_tensor dst);
 
-typedef struct vkattn_softmax_desc {
-    float scale; /* multiplies x before the softmax; 0 = 1.0. Must be finite. */
-} vkattn_softmax_desc;
-
-/* Softmax along the last axis:  y[..., j] = exp(s*x[..., j] - m) / sum_k exp(s*x[..., k] - m),  m = max_k s*x[..., k].
- * x and y: same shape (1 to 4 dims, any row length >= 1), same dtype (f32 or f16; arithmetic in f32), any strides;
- * y may be x (in place). -inf entries get 0; a row whose entries are all -inf gives all zeros; +inf entries share
- * the mass equally; rows of huge finite values give no NaN. A NaN in the row gives NaN for the row. desc may be
- * NULL. */
-VKATTN_API vkattn_result vkattn_softmax(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_softmax_desc *desc,
-                                        vkattn_tensor x, vkattn_tensor y);
-
 /* ---------------------------------------------------------------------------------------------------------------
  * Positional encodings
  *
@@ -516,6 +504,84 @@ VKATTN_API vkattn_result vkattn_alibi(vkattn_context *ctx, vkattn_cmd *cmd, cons
  * context: writes `heads` floats to out. desc may be NULL. */
 VKATTN_API vkattn_result vkattn_alibi_slopes(const vkattn_alibi_desc *desc, uint32_t heads, uint32_t k_len,
                                              float *out);
+
+/* ---------------------------------------------------------------------------------------------------------------
+ * Attention: softmax with masks, matmul, fused attention
+ *
+ * Positions in masks: for scores laid out [..., q_len, k_len], query row i sits at q_pos = q_offset + i and key
+ * column j at k_pos = j (queries appended after a KV cache of q_offset entries).
+ * ------------------------------------------------------------------------------------------------------------- */
+
+typedef struct vkattn_softmax_desc {
+    float scale;              /* multiplies x before anything is added; 0 = 1.0. Must be finite. */
+    /* Additive mask: the zero handle = none; else f32 or f16 of shape [q_len, k_len] or with up to two leading
+     * dims, each equal to x's or 1 (broadcast): [1|batch, 1|heads, q_len, k_len]. q_len and k_len may also be 1 to
+     * broadcast ([1, k_len] is a padding mask). -inf entries mask their key. */
+    vkattn_tensor mask;
+    bool causal;              /* keys with k_pos > q_pos get -inf */
+    int32_t q_offset;         /* q_pos = q_offset + i; 0 = queries start at position 0 */
+    /* Sliding window: 0 = none; W > 0 masks keys with q_pos - k_pos >= W (the query and the W - 1 keys before it
+     * stay; Mistral's sliding_window). */
+    uint32_t window;
+    /* Fused ALiBi bias (NULL = none): adds -m_h * dist(q_pos, k_pos) with the slopes of vkattn_alibi; heads = the
+     * dim before q_len (1 for 2-dim x). The desc's q_offset and causal must be 0: the softmax desc's apply. */
+    const vkattn_alibi_desc *alibi;
+} vkattn_softmax_desc;
+
+/* Softmax along the last axis of v = scale * x + mask + alibi bias, with -inf where causal or window mask a key:
+ *   y[..., j] = exp(v_j - m) / sum_k exp(v_k - m),  m = max_k v_k.
+ * x and y: same shape (1 to 4 dims; [batch, heads, q_len, k_len] when masks are used), same dtype (f32 or f16;
+ * arithmetic in f32), any strides; y may be x (in place). -inf entries get 0; a fully masked row (every v_j -inf)
+ * gives all zeros; +inf entries share the mass equally; rows of huge finite values give no NaN. A NaN in the row
+ * gives NaN for the row. desc may be NULL (plain softmax). */
+VKATTN_API vkattn_result vkattn_softmax(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_softmax_desc *desc,
+                                        vkattn_tensor x, vkattn_tensor y);
+
+typedef struct vkattn_matmul_desc {
+    float scale;              /* 0 = 1.0; finite */
+    bool transpose_b;         /* b is given as [.., N, K] and used transposed (Q K^T) */
+} vkattn_matmul_desc;
+
+/* Batched matrix product c = scale * a b (or a b^T), accumulated in f32.
+ * a: [batch, heads, M, K] (or [heads, M, K], [M, K]); b: [batch_b, heads_b, K, N] ([.., N, K] with transpose_b) with
+ * batch_b 1 or batch, and heads_b dividing heads: head h of a uses head h / (heads / heads_b) of b (grouped-query
+ * broadcast); c: [batch, heads, M, N] with as many dims as a. Each of a, b, c f32 or f16, any strides (so Q
+ * [batch, seq, heads, head_dim] is used as a view with permuted strides); c must not overlap a or b. desc may be
+ * NULL. */
+VKATTN_API vkattn_result vkattn_matmul(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_matmul_desc *desc,
+                                       vkattn_tensor a, vkattn_tensor b, vkattn_tensor c);
+
+typedef enum vkattn_attention_pe {
+    VKATTN_PE_NONE = 0,       /* NoPE */
+    VKATTN_PE_ROPE = 1,       /* RoPE on Q at q_offset + i and on K at j (desc->rope) */
+    VKATTN_PE_ALIBI = 2,      /* ALiBi bias on the scores (desc->alibi) */
+} vkattn_attention_pe;
+
+typedef struct vkattn_attention_desc {
+    float scale;              /* 0 = 1 / sqrt(head_dim); finite */
+    bool causal;              /* as vkattn_softmax_desc */
+    int32_t q_offset;         /* as vkattn_softmax_desc: query i at q_offset + i, key j at j */
+    uint32_t window;          /* as vkattn_softmax_desc */
+    vkattn_tensor mask;       /* as vkattn_softmax_desc, against scores [batch, heads, q_len, kv_len] */
+    vkattn_attention_pe pe;   /* 0 = VKATTN_PE_NONE */
+    /* PE_ROPE: NULL = defaults. Its pos_offset must be 0 (positions come from q_offset); for DYNAMIC / LONGROPE
+     * without ctx_len the context length is max(kv_len, q_offset + q_len). */
+    const vkattn_rope_desc *rope;
+    const vkattn_alibi_desc *alibi; /* PE_ALIBI: NULL = the paper's slopes; its q_offset and causal must be 0 */
+    /* Run matmul -> softmax (mask, ALiBi fused) -> matmul with a [batch, heads, q_len, kv_len] scores tensor instead
+     * of the fused kernel, for comparison. */
+    bool unfused;
+} vkattn_attention_desc;
+
+/* out = softmax(scale * Q K^T + alibi bias + mask, with causal / window masking) V, per batch and head.
+ * q: [batch, q_len, heads, head_dim]; k, v: [batch, kv_len, kv_heads, head_dim] with kv_heads dividing heads (MHA,
+ * GQA, MQA: head h reads KV head h / (heads / kv_heads)); out: like q. q, k, v, out: one dtype, f32 or f16
+ * (arithmetic in f32), any strides; out must not overlap q, k or v. The fused kernel (head_dim up to 256) streams
+ * K and V in tiles with an online softmax, so memory stays linear in the sequence length; decode (few queries,
+ * long KV) splits the keys across workgroups and combines them. A fully masked query row gives zeros. desc may be
+ * NULL. */
+VKATTN_API vkattn_result vkattn_attention(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_attention_desc *desc,
+                                          vkattn_tensor q, vkattn_tensor k, vkattn_tensor v, vkattn_tensor out);
 
 #ifdef __cplusplus
 }

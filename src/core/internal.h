@@ -48,7 +48,9 @@ typedef struct vkattn__tensor {
 
 typedef enum vkattn__op_kind {
     VKATTN__OP_COPY = 0,    /* inputs[0] -> outputs[0], same shape, f32/f16 conversion allowed */
-    VKATTN__OP_SOFTMAX = 1, /* inputs[0] = x, outputs[0] = y, desc.softmax with defaults applied */
+    /* inputs[0] = x [batch, heads, q_len, k_len], inputs[1] = mask, inputs[2] = slopes, outputs[0] = y;
+     * desc.softmax. */
+    VKATTN__OP_SOFTMAX = 1,
     /* inputs[0] = x [batch, seq, heads, head_dim], inputs[1] = phase table (n_pairs entries), inputs[2] = positions
      * when desc.rope.has_positions; outputs[0] = y like x. */
     VKATTN__OP_ROPE = 2,
@@ -58,7 +60,48 @@ typedef enum vkattn__op_kind {
     /* inputs[0] = x [batch, heads, q_len, k_len], inputs[1] = slopes (f32 [1,1,1,heads], train_len scaling already
      * applied); outputs[0] = y like x. */
     VKATTN__OP_ALIBI = 4,
+    /* inputs[0] = a [batch, heads, M, K], inputs[1] = b [batch_b, heads_b, K, N] (a transposed b is a view with
+     * swapped strides; batch_b == 1 broadcasts with stride 0), outputs[0] = c [batch, heads, M, N]; desc.matmul.
+     * Head h of a uses head h / desc.matmul.group of b. */
+    VKATTN__OP_MATMUL = 5,
+    /* inputs[0] = q [batch, q_len, heads, head_dim], inputs[1] = k, inputs[2] = v [batch, kv_len, kv_heads,
+     * head_dim], inputs[3] = mask, inputs[4] = slopes; outputs[0] = out like q; outputs[1] = the split-key scratch
+     * when desc.attention.n_splits > 1 (f32, n_splits * (head_dim + 2) values per query row and head: the partial
+     * output, running max and running sum of each split). desc.attention. No PE here: the front end applies RoPE
+     * before. */
+    VKATTN__OP_ATTENTION = 6,
 } vkattn__op_kind;
+
+/* Masking shared by softmax and attention, on scores [batch, heads, q_len, k_len]: query row i at q_pos =
+ * q_offset + i, key j at k_pos = j; v = scale * x + mask + bias, then -inf where causal (k_pos > q_pos) or window
+ * (window > 0 && q_pos - k_pos >= window). Unused input slots (mask, slopes) hold a copy of inputs[0] so that every
+ * slot names a live storage; has_mask / has_alibi say whether they are real. */
+typedef struct vkattn__mask_params {
+    bool causal;
+    int32_t q_offset;
+    uint32_t window;
+    bool has_mask;        /* mask tensor 4-dim, aligned with the scores: stride 0 on broadcast dims */
+    bool has_alibi;       /* slopes f32 [1, 1, 1, heads]: bias = -slope[h] * dist(q_pos, k_pos) */
+    uint32_t grid_width;  /* ALiBi distance: 0 = |q_pos - k_pos|, else Euclidean on a grid of this width */
+} vkattn__mask_params;
+
+typedef struct vkattn__softmax_params {
+    float scale;          /* never 0 */
+    vkattn__mask_params mask;
+} vkattn__softmax_params;
+
+typedef struct vkattn__matmul_params {
+    float scale;
+    uint32_t group;       /* heads / heads_b */
+} vkattn__matmul_params;
+
+typedef struct vkattn__attention_params {
+    float scale;
+    vkattn__mask_params mask;
+    uint32_t group;       /* heads / kv_heads */
+    uint32_t n_splits;    /* 1 = no split; else keys [s * split_len, (s + 1) * split_len) per split s */
+    uint32_t split_len;
+} vkattn__attention_params;
 
 /* One entry of a phase table, the form in which the host hands frequencies to the kernels: the frequency theta
  * (radians per position step) as turns per step modulo 1, in 64-bit fixed point, turn = frac(theta / 2 pi) * 2^64
@@ -105,7 +148,9 @@ typedef struct vkattn__op {
     vkattn__tensor inputs[VKATTN__OP_MAX_INPUTS];   /* normalised to 4 dims */
     vkattn__tensor outputs[VKATTN__OP_MAX_OUTPUTS]; /* normalised to 4 dims */
     union {
-        vkattn_softmax_desc softmax; /* scale already defaulted (never 0) */
+        vkattn__softmax_params softmax;
+        vkattn__matmul_params matmul;
+        vkattn__attention_params attention;
         vkattn__rope_params rope;
         vkattn__sinusoidal_params sinusoidal;
         vkattn__alibi_params alibi;

@@ -5,16 +5,6 @@
 #include "cpu/cpu_internal.h"
 
 #include <math.h>
-#include <stdlib.h>
-
-static double distance(const vkattn__alibi_params *ap, int64_t q, int64_t k)
-{
-    if (ap->grid_width == 0)
-        return (double)llabs(q - k);
-    int64_t w = ap->grid_width;
-    double dr = (double)(q / w - k / w), dc = (double)(q % w - k % w);
-    return sqrt(dr * dr + dc * dc);
-}
 
 void vkattn__cpu_alibi(const vkattn__op *op)
 {
@@ -28,7 +18,7 @@ void vkattn__cpu_alibi(const vkattn__op *op)
         int64_t xs = vkattn__cpu_row_start(x, r), ys = vkattn__cpu_row_start(y, r);
         for (int64_t j = 0; j < x->shape[3]; j++) {
             double v = ap->causal && j > q ? -INFINITY
-                                           : vkattn__cpu_load(x, xs + j * x->strides[3]) - slopes[h] * distance(ap, q, j);
+                                           : vkattn__cpu_load(x, xs + j * x->strides[3]) - slopes[h] * vkattn__cpu_alibi_distance(ap->grid_width, q, j);
             vkattn__cpu_store(y, ys + j * y->strides[3], v);
         }
     }

@@ -131,6 +131,8 @@ static void run_op(const vkattn__op *op)
     case VKATTN__OP_ROPE: vkattn__cpu_rope(op); return;
     case VKATTN__OP_SINUSOIDAL: vkattn__cpu_sinusoidal(op); return;
     case VKATTN__OP_ALIBI: vkattn__cpu_alibi(op); return;
+    case VKATTN__OP_MATMUL: vkattn__cpu_matmul(op); return;
+    case VKATTN__OP_ATTENTION: vkattn__cpu_attention(op); return;
     }
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/internal.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Host memory of one storage (calloc'ed, so aligned for every dtype). */
@@ -109,12 +110,44 @@ static inline double vkattn__cpu_phase_angle(int32_t p, vkattn__phase_entry e)
     return signed_phase * 0x1.921fb54442d18p-62; /* 2 pi / 2^64 */
 }
 
-/* Kernels (cpu_copy.c, cpu_softmax.c, cpu_rope.c, cpu_sinusoidal.c, cpu_alibi.c). */
+/* ALiBi distance between positions q and k: |q - k|, or Euclidean on a grid of width grid_width > 0. */
+static inline double vkattn__cpu_alibi_distance(uint32_t grid_width, int64_t q, int64_t k)
+{
+    if (grid_width == 0)
+        return (double)(q > k ? q - k : k - q);
+    int64_t w = grid_width;
+    double dr = (double)(q / w - k / w), dc = (double)(q % w - k % w);
+    return sqrt(dr * dr + dc * dc);
+}
+
+/* Softmax over a row of n scores given by score(c, j), in float64 (cpu_softmax.c), with vkattn.h's special values:
+ * a NaN anywhere gives NaN everywhere; all -inf gives zeros; +inf entries share the mass equally. */
+typedef double (*vkattn__cpu_score_fn)(const void *c, int64_t j);
+typedef struct vkattn__cpu_row_stats {
+    double max;
+    double sum;      /* sum of exp(v - max) when max is finite */
+    int64_t n_inf;   /* entries equal to +inf */
+    bool nan;
+} vkattn__cpu_row_stats;
+
+vkattn__cpu_row_stats vkattn__cpu_row_stats_of(vkattn__cpu_score_fn score, const void *c, int64_t n);
+/* The softmax weight of an entry of value v in a row with these stats. */
+double vkattn__cpu_row_weight(const vkattn__cpu_row_stats *st, double v);
+
+/* Score v (already scaled) of query row i, key j of head h in batch b after masking (internal.h's
+ * vkattn__mask_params): plus the mask entry, minus the ALiBi bias, or -inf where causal or the window masks it.
+ * mask and slopes are the op's mask and slopes inputs (read only when the params say so). */
+double vkattn__cpu_masked(const vkattn__mask_params *m, const vkattn__tensor *mask, const vkattn__tensor *slopes,
+                          int64_t b, int64_t h, int64_t i, int64_t j, double v);
+
+/* Kernels (cpu_copy.c, cpu_softmax.c, cpu_rope.c, cpu_sinusoidal.c, cpu_alibi.c, cpu_matmul.c, cpu_attention.c). */
 void vkattn__cpu_copy(const vkattn__op *op);
 void vkattn__cpu_softmax(const vkattn__op *op);
 void vkattn__cpu_rope(const vkattn__op *op);
 void vkattn__cpu_sinusoidal(const vkattn__op *op);
 void vkattn__cpu_alibi(const vkattn__op *op);
+void vkattn__cpu_matmul(const vkattn__op *op);
+void vkattn__cpu_attention(const vkattn__op *op);
 
 /* Fills ctx->info for the host (cpu_info.c). */
 void vkattn__cpu_device_info(vkattn_device_info *info);

@@ -1,62 +1,80 @@
 /*
- * cpu_softmax.c - reference softmax along the last axis, in float64:
- *   v_j = scale * x_j,  m = max_j v_j,  y_j = exp(v_j - m) / sum_k exp(v_k - m).
- * Special rows, as vkattn.h defines them: a NaN anywhere gives NaN everywhere; m = -inf (all -inf) gives zeros;
+ * cpu_softmax.c - reference softmax along the last axis, in float64, with vkattn.h's masking:
+ *   v_j = scale * x_j + mask_j - m_h dist(q_pos, j)  (-inf where causal or window mask key j),
+ *   y_j = exp(v_j - m) / sum_k exp(v_k - m),  m = max_k v_k.
+ * Special rows, as vkattn.h defines them: a NaN anywhere gives NaN everywhere; m = -inf (fully masked) gives zeros;
  * m = +inf splits the mass equally among the +inf entries (the limit of the formula as they grow together).
  * Finite v never overflows in float64, so huge finite inputs give no NaN.
  *
- * Each pass re-reads x; the last pass reads x_j just before writing y_j, so y may be x's own view (in place).
+ * Each pass recomputes v from x; the last pass reads x_j just before writing y_j, so y may be x's own view.
  */
 #include "cpu/cpu_internal.h"
 
-#include <math.h>
-
-typedef struct row {
-    const vkattn__tensor *t;
-    int64_t start;
-    int64_t stride;
-} row;
-
-static double row_value(const row *x, double scale, int64_t j)
+vkattn__cpu_row_stats vkattn__cpu_row_stats_of(vkattn__cpu_score_fn score, const void *c, int64_t n)
 {
-    return scale * vkattn__cpu_load(x->t, x->start + j * x->stride);
+    vkattn__cpu_row_stats st = {.max = -INFINITY};
+    for (int64_t j = 0; j < n; j++) {
+        double v = score(c, j);
+        st.nan = st.nan || isnan(v);
+        st.max = v > st.max ? v : st.max;
+        st.n_inf += v == INFINITY;
+    }
+    if (!st.nan && isfinite(st.max))
+        for (int64_t j = 0; j < n; j++)
+            st.sum += exp(score(c, j) - st.max);
+    return st;
 }
 
-static void softmax_row(const row *x, const row *y, int64_t n, double scale)
+double vkattn__cpu_row_weight(const vkattn__cpu_row_stats *st, double v)
 {
-    double m = -INFINITY, sum = 0.0;
-    int64_t n_inf = 0;
-    bool nan = false;
-    for (int64_t j = 0; j < n; j++) {
-        double v = row_value(x, scale, j);
-        nan = nan || isnan(v);
-        m = v > m ? v : m;
-        n_inf += v == INFINITY;
-    }
-    if (!nan && isfinite(m))
-        for (int64_t j = 0; j < n; j++)
-            sum += exp(row_value(x, scale, j) - m);
-    for (int64_t j = 0; j < n; j++) {
-        double v = row_value(x, scale, j), out;
-        if (nan)
-            out = NAN;
-        else if (m == -INFINITY)
-            out = 0.0;
-        else if (m == INFINITY)
-            out = v == INFINITY ? 1.0 / (double)n_inf : 0.0;
-        else
-            out = exp(v - m) / sum;
-        vkattn__cpu_store(y->t, y->start + j * y->stride, out);
-    }
+    if (st->nan)
+        return NAN;
+    if (st->max == -INFINITY)
+        return 0.0;
+    if (st->max == INFINITY)
+        return v == INFINITY ? 1.0 / (double)st->n_inf : 0.0;
+    return exp(v - st->max) / st->sum;
+}
+
+double vkattn__cpu_masked(const vkattn__mask_params *m, const vkattn__tensor *mask, const vkattn__tensor *slopes,
+                          int64_t b, int64_t h, int64_t i, int64_t j, double v)
+{
+    int64_t q = m->q_offset + i;
+    if ((m->causal && j > q) || (m->window && q - j >= (int64_t)m->window))
+        return -INFINITY;
+    if (m->has_mask)
+        v += vkattn__cpu_load(mask, mask->offset + b * mask->strides[0] + h * mask->strides[1] +
+                                        i * mask->strides[2] + j * mask->strides[3]);
+    if (m->has_alibi)
+        v -= vkattn__cpu_load(slopes, slopes->offset + h) * vkattn__cpu_alibi_distance(m->grid_width, q, j);
+    return v;
+}
+
+typedef struct row {
+    const vkattn__op *op;
+    int64_t b, h, i;
+    int64_t start; /* x's storage index of the row's first element */
+} row;
+
+static double row_score(const void *c, int64_t j)
+{
+    const row *r = c;
+    const vkattn__tensor *x = &r->op->inputs[0];
+    const vkattn__softmax_params *p = &r->op->desc.softmax;
+    double v = p->scale * vkattn__cpu_load(x, r->start + j * x->strides[3]);
+    return vkattn__cpu_masked(&p->mask, &r->op->inputs[1], &r->op->inputs[2], r->b, r->h, r->i, j, v);
 }
 
 void vkattn__cpu_softmax(const vkattn__op *op)
 {
     const vkattn__tensor *x = &op->inputs[0], *y = &op->outputs[0];
-    double scale = op->desc.softmax.scale;
+    int64_t n = x->shape[3];
     for (int64_t r = 0; r < vkattn__cpu_rows(x); r++) {
-        row xr = {x, vkattn__cpu_row_start(x, r), x->strides[3]};
-        row yr = {y, vkattn__cpu_row_start(y, r), y->strides[3]};
-        softmax_row(&xr, &yr, x->shape[3], scale);
+        row xr = {op, r / (x->shape[1] * x->shape[2]), (r / x->shape[2]) % x->shape[1], r % x->shape[2],
+                  vkattn__cpu_row_start(x, r)};
+        vkattn__cpu_row_stats st = vkattn__cpu_row_stats_of(row_score, &xr, n);
+        int64_t ys = vkattn__cpu_row_start(y, r);
+        for (int64_t j = 0; j < n; j++)
+            vkattn__cpu_store(y, ys + j * y->strides[3], vkattn__cpu_row_weight(&st, row_score(&xr, j)));
     }
 }

@@ -6,6 +6,7 @@
  * m_h = 2^(-8(2(h-n')+1)/(2n')). ggml's max_bias formula is the same with 8 replaced by max_bias, so one function
  * serves both, max_bias 0 meaning the paper's 8.
  */
+#include "ops/attn.h"
 #include "ops/pe.h"
 #include "ops/unary.h"
 
@@ -69,6 +70,21 @@ vkattn_result vkattn_alibi_slopes(const vkattn_alibi_desc *desc, uint32_t heads,
     return r;
 }
 
+vkattn_result vkattn__alibi_table(vkattn_context *ctx, const char *func, const vkattn_alibi_desc *desc,
+                                  uint32_t heads, uint32_t k_len, vkattn__tensor *out)
+{
+    vkattn_result r = check_desc(ctx, func, desc, heads);
+    if (r != VKATTN_OK)
+        return r;
+    float *m = malloc(heads * sizeof *m);
+    if (!m)
+        return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory for %u slopes", func, heads);
+    slopes(desc, heads, k_len, m);
+    r = vkattn__table(ctx, func, VKATTN_F32, m, heads * (uint32_t)sizeof *m, out);
+    free(m);
+    return r;
+}
+
 /* Query positions q_offset .. q_offset + q_len - 1 must be int32, and non-negative on a grid. */
 static vkattn_result check_positions(vkattn_context *ctx, const char *func, const vkattn_alibi_desc *d, int64_t q_len,
                                      int64_t k_len)
@@ -100,17 +116,10 @@ vkattn_result vkattn_alibi(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_al
         return vkattn__error(ctx, VKATTN_ERROR_SHAPE_MISMATCH, "%s: %lld heads are too many", func,
                              (long long)xt.shape[1]);
     uint32_t heads = (uint32_t)xt.shape[1];
-    r = check_desc(ctx, func, d, heads);
-    if (r == VKATTN_OK)
-        r = check_positions(ctx, func, d, xt.shape[2], xt.shape[3]);
+    r = check_positions(ctx, func, d, xt.shape[2], xt.shape[3]);
     if (r != VKATTN_OK)
         return r;
-    float *m = malloc(heads * sizeof *m);
-    if (!m)
-        return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory for %u slopes", func, heads);
-    slopes(d, heads, (uint32_t)xt.shape[3], m);
-    r = vkattn__table(ctx, func, VKATTN_F32, m, heads * (uint32_t)sizeof *m, &table);
-    free(m);
+    r = vkattn__alibi_table(ctx, func, d, heads, (uint32_t)xt.shape[3], &table);
     if (r != VKATTN_OK)
         return r;
     vkattn__op op = vkattn__pe_op(VKATTN__OP_ALIBI, "alibi", &xt, &table, NULL, false, &yt);
