@@ -11,8 +11,10 @@ if(NOT VKATTN_BUILD_CLI)
   # test_cli.c runs the vkattn program (VKATTN_CLI_PATH); without the program there is nothing for it to test.
   list(FILTER VKATTN_TEST_SOURCES EXCLUDE REGEX "/test_cli\\.c$")
 endif()
-# Helpers every program links: common.c (contexts, transfers, metrics) and pe_ref.c (positional-encoding plumbing).
-set(VKATTN_TEST_COMMON "${PROJECT_SOURCE_DIR}/tests/common.c" "${PROJECT_SOURCE_DIR}/tests/pe_ref.c")
+# Helpers every program links: common.c (contexts, transfers, metrics), pe_ref.c (positional-encoding plumbing) and
+# attn_ref.c (float64 masking, softmax and ALiBi slopes of the attention suites).
+set(VKATTN_TEST_COMMON "${PROJECT_SOURCE_DIR}/tests/common.c" "${PROJECT_SOURCE_DIR}/tests/pe_ref.c"
+    "${PROJECT_SOURCE_DIR}/tests/attn_ref.c")
 foreach(helper IN LISTS VKATTN_TEST_COMMON)
   if(VKATTN_TEST_SOURCES AND NOT EXISTS "${helper}")
     message(FATAL_ERROR "vkattn: ${helper} is missing; every tests/test_*.c program links it")

@@ -565,7 +565,9 @@ typedef struct vkattn_attention_desc {
     vkattn_tensor mask;       /* as vkattn_softmax_desc, against scores [batch, heads, q_len, kv_len] */
     vkattn_attention_pe pe;   /* 0 = VKATTN_PE_NONE */
     /* PE_ROPE: NULL = defaults. Its pos_offset must be 0 (positions come from q_offset); for DYNAMIC / LONGROPE
-     * without ctx_len the context length is max(kv_len, q_offset + q_len). */
+     * without ctx_len the context length is max(kv_len, q_offset + q_len). A 2D or M-RoPE desc gets the same
+     * position on every axis (as Qwen2-VL text tokens); for image positions run vkattn_rope with a positions
+     * tensor on q and k first and use PE_NONE. */
     const vkattn_rope_desc *rope;
     const vkattn_alibi_desc *alibi; /* PE_ALIBI: NULL = the paper's slopes; its q_offset and causal must be 0 */
     /* Run matmul -> softmax (mask, ALiBi fused) -> matmul with a [batch, heads, q_len, kv_len] scores tensor instead
@@ -579,7 +581,10 @@ typedef struct vkattn_attention_desc {
  * (arithmetic in f32), any strides; out must not overlap q, k or v. The fused kernel (head_dim up to 256) streams
  * K and V in tiles with an online softmax, so memory stays linear in the sequence length; decode (few queries,
  * long KV) splits the keys across workgroups and combines them. A fully masked query row gives zeros. desc may be
- * NULL. */
+ * NULL. q, k, v, out may also have 3 dims ([seq, heads, head_dim], batch 1).
+ * Errors: SHAPE_MISMATCH for shapes that do not fit or out overlapping q, k or v; DTYPE_MISMATCH; INVALID_ARGUMENT
+ * for a bad desc (also desc->rope / desc->alibi set while desc->pe selects something else); UNSUPPORTED for
+ * head_dim above 256 on the fused path (set desc->unfused). */
 VKATTN_API vkattn_result vkattn_attention(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_attention_desc *desc,
                                           vkattn_tensor q, vkattn_tensor k, vkattn_tensor v, vkattn_tensor out);
 

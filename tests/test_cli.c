@@ -2,9 +2,10 @@
  * test_cli.c - the `vkattn` program, run as a child process (posix_spawn) exactly as a user runs it.
  *
  * Inputs are written byte by byte by this file's own .npy writer, outputs parsed by its own reader, both
- * independent of cli/npy.c; softmax, rope, sinusoidal and alibi results are compared with float64 values computed
- * here from the formulas in vkattn.h (for rope's YaRN, Llama 3, LongRoPE and dynamic scalings, from the library's
- * float64 frequencies: there the runs check that every option reaches its desc field). Every error case
+ * independent of cli/npy.c; softmax (plain, masked, with ALiBi), matmul, attention, rope, sinusoidal and alibi
+ * results are compared with float64 values computed here from the formulas in vkattn.h (for rope's YaRN, Llama 3,
+ * LongRoPE and dynamic scalings, from the library's float64 frequencies: there the runs check that every option
+ * reaches its desc field). Every error case
  * must exit with status 2, print one line "vkattn: error: ..." on stderr and leave the output path as it was
  * (absent, or a pre-existing file unchanged) with no temporary file beside it.
  */
@@ -218,7 +219,7 @@ static bool backend_usable(vkattn_backend b)
 /* ---- the test's own .npy writer and reader ----------------------------------------------------------------------- */
 
 typedef struct npy_bytes {
-    unsigned char buf[1024];
+    unsigned char buf[8192];
     size_t len;        /* bytes of the whole file */
     size_t data_start; /* offset of the array data */
 } npy_bytes;
@@ -336,10 +337,9 @@ static void write_npy(const char *path, vkattn_dtype dtype, uint32_t ndim, const
     write_file(path, file.buf, file.len);
 }
 
-/* Input values (as the f16 file stores them, for f16) and the file's data bytes: uniform in [-3, 3). */
-static void make_input(vkattn_dtype dtype, uint32_t seed, float *x, unsigned char *data, size_t n)
+/* The file's data bytes for the values x, which become the values the file holds (rounded to f16 for f16). */
+static void encode_values(vkattn_dtype dtype, float *x, unsigned char *data, size_t n)
 {
-    vkt_fill_uniform(x, n, seed, -3.0f, 3.0f);
     for (size_t i = 0; i < n; i++) {
         if (dtype == VKATTN_F16) {
             uint16_t h = vkt_float_to_half(x[i]);
@@ -353,6 +353,28 @@ static void make_input(vkattn_dtype dtype, uint32_t seed, float *x, unsigned cha
                 data[4 * i + (size_t)k] = (unsigned char)(bits >> (8 * k));
         }
     }
+}
+
+/* An input file's values (as the file holds them, so rounded to f16 for f16) and data bytes, both malloc'd. */
+typedef struct input_values {
+    float *x;
+    unsigned char *data;
+} input_values;
+
+/* n values uniform in [-3, 3). */
+static input_values random_input(vkattn_dtype dtype, uint32_t seed, size_t n)
+{
+    input_values in = {malloc(n * sizeof *in.x), malloc(n * 4)};
+    ck_assert(in.x && in.data);
+    vkt_fill_uniform(in.x, n, seed, -3.0f, 3.0f);
+    encode_values(dtype, in.x, in.data, n);
+    return in;
+}
+
+static void input_free(input_values *in)
+{
+    free(in->x);
+    free(in->data);
 }
 
 static void output_values(const npy_parsed *p, vkattn_dtype dtype, float *got, size_t n)
@@ -410,22 +432,27 @@ static const softmax_case softmax_cases[] = {
 };
 #define SOFTMAX_CASES (int)(sizeof softmax_cases / sizeof softmax_cases[0])
 
-/* y = exp(s*x - m) / sum exp(s*x - m) per row of the last axis, m the row maximum, in float64. */
+/* v[j] = exp(v[j] - m) / sum_k exp(v[k] - m) in place, m the maximum; all zeros when every v[j] is -inf. */
+static void softmax_row(double *v, size_t len)
+{
+    double m = -INFINITY, sum = 0.0;
+    for (size_t j = 0; j < len; j++)
+        m = fmax(m, v[j]);
+    for (size_t j = 0; j < len; j++) {
+        v[j] = m == -INFINITY ? 0.0 : exp(v[j] - m);
+        sum += v[j];
+    }
+    for (size_t j = 0; sum > 0.0 && j < len; j++)
+        v[j] /= sum;
+}
+
+/* y = softmax(s*x) per row of the last axis, in float64. */
 static void softmax_reference(const float *x, double *y, size_t rows, size_t len, double scale)
 {
-    for (size_t r = 0; r < rows; r++) {
-        const float *xr = x + r * len;
-        double *yr = y + r * len;
-        double m = -INFINITY, sum = 0.0;
-        for (size_t j = 0; j < len; j++)
-            m = fmax(m, scale * xr[j]);
-        for (size_t j = 0; j < len; j++) {
-            yr[j] = exp(scale * xr[j] - m);
-            sum += yr[j];
-        }
-        for (size_t j = 0; j < len; j++)
-            yr[j] /= sum;
-    }
+    for (size_t i = 0; i < rows * len; i++)
+        y[i] = scale * x[i];
+    for (size_t r = 0; r < rows; r++)
+        softmax_row(y + r * len, len);
 }
 
 /* The argument list of a softmax run in one of two spellings. */
@@ -477,16 +504,13 @@ START_TEST(test_softmax_runs)
     if (!backend_usable(b))
         return;
     size_t n = numel(c->ndim, c->shape);
-    float *x = malloc(n * sizeof *x);
-    unsigned char *data = malloc(n * 4);
-    ck_assert(x && data);
-    make_input(c->dtype, 1234u + (uint32_t)n, x, data, n);
+    input_values x = random_input(c->dtype, 1234u + (uint32_t)n, n);
 
     char dir[PATH_LEN], in[PATH_LEN], out[PATH_LEN];
     case_dir(dir, "softmax", _i);
     join(in, dir, "in.npy");
     join(out, dir, "out.npy");
-    write_npy(in, c->dtype, c->ndim, c->shape, data);
+    write_npy(in, c->dtype, c->ndim, c->shape, x.data);
     if (c->replace)
         write_file(out, KEEP_CONTENT, strlen(KEEP_CONTENT));
 
@@ -496,12 +520,11 @@ START_TEST(test_softmax_runs)
     cli_result r = cli_run(args, b == VKATTN_BACKEND_VULKAN);
     assert_success(&r);
     ck_assert_msg(r.out[0] == '\0', "stdout is not empty: %s", r.out);
-    check_softmax_output(c, out, x, n);
+    check_softmax_output(c, out, x.x, n);
     const char *const names[] = {"in.npy", "out.npy"};
     assert_dir_holds(dir, names, 2);
     cli_result_free(&r);
-    free(x);
-    free(data);
+    input_free(&x);
 }
 END_TEST
 
@@ -537,7 +560,7 @@ END_TEST
 
 /* ---- rope, sinusoidal and alibi through the program -------------------------------------------------------------- */
 
-#define MAX_EXTRA 3
+#define MAX_EXTRA 4
 #define MAX_OPTIONS 24
 
 /* An input file of a run besides the main one: positions or a factor array. */
@@ -545,7 +568,7 @@ typedef struct extra_input {
     const char *option; /* "--pos"; NULL = unused slot */
     vkattn_dtype dtype;
     uint32_t ndim;
-    int64_t shape[3];
+    int64_t shape[4];
     const void *data;
 } extra_input;
 
@@ -558,6 +581,7 @@ typedef struct op_run {
     const int64_t *shape;
     const char *const *options; /* the op's options, NULL-terminated */
     extra_input extra[MAX_EXTRA];
+    const int64_t *out_shape;   /* NULL: the main input's (the output has the main input's dtype and ndim) */
 } op_run;
 
 /* Positions given in a file: [seq] or [batch, seq], with a leading axis dim for 2D axial and M-RoPE. */
@@ -609,20 +633,19 @@ typedef void (*reference_fn)(const void *c, const float *x, double *want);
  * of order 1, so errors are relative to max(|want|, 1). */
 static void check_op_run(const op_run *r, int index, vkattn_backend b, reference_fn reference, const void *c)
 {
-    static const char *const extra_names[MAX_EXTRA] = {"extra0.npy", "extra1.npy", "extra2.npy"};
-    size_t n = numel(r->ndim, r->shape);
-    float *x = malloc(n * sizeof *x);
-    double *want = malloc(n * sizeof *want);
-    unsigned char *data = malloc(n * 4);
-    ck_assert(x && want && data);
-    make_input(r->dtype, 99u + (uint32_t)index, x, data, n);
-    reference(c, x, want);
+    static const char *const extra_names[MAX_EXTRA] = {"extra0.npy", "extra1.npy", "extra2.npy", "extra3.npy"};
+    const int64_t *out_shape = r->out_shape ? r->out_shape : r->shape;
+    size_t n = numel(r->ndim, r->shape), n_out = numel(r->ndim, out_shape);
+    input_values x = random_input(r->dtype, 99u + (uint32_t)index, n);
+    double *want = malloc(n_out * sizeof *want);
+    ck_assert(want != NULL);
+    reference(c, x.x, want);
 
     char dir[PATH_LEN], in[PATH_LEN], out[PATH_LEN], extra[MAX_EXTRA][PATH_LEN];
     case_dir(dir, r->op, index);
     join(in, dir, "in.npy");
     join(out, dir, "out.npy");
-    write_npy(in, r->dtype, r->ndim, r->shape, data);
+    write_npy(in, r->dtype, r->ndim, r->shape, x.data);
     const char *args[MAX_ARGS + 1] = {"run", r->op, r->input_option, in, "-o", out, "--backend", vkt_backend_name(b)};
     size_t argc = 8;
     const char *names[MAX_EXTRA + 2] = {"in.npy", "out.npy"};
@@ -642,12 +665,11 @@ static void check_op_run(const op_run *r, int index, vkattn_backend b, reference
 
     cli_result res = cli_run(args, b == VKATTN_BACKEND_VULKAN);
     assert_success(&res);
-    check_output(out, r->dtype, r->ndim, r->shape, want, n, 1.0);
+    check_output(out, r->dtype, r->ndim, out_shape, want, n_out, 1.0);
     assert_dir_holds(dir, names, count);
     cli_result_free(&res);
-    free(x);
+    input_free(&x);
     free(want);
-    free(data);
 }
 
 static const int32_t pos_seq3[3] = {3, 0, 1000000};
@@ -749,8 +771,23 @@ static void rope_frequencies(const vkattn_rope_desc *d, uint32_t head_dim, doubl
         ck_assert_int_eq(vkattn_rope_frequencies(d, head_dim, theta, pairs, m), VKATTN_OK);
 }
 
-/* y[a] = m (x[a] cos - x[b] sin), y[b] = m (x[b] cos + x[a] sin) with angle = position * theta for each pair
- * (a, b): (i, i + d/2) for NEOX, (2i, 2i + 1) for GPTJ; dims past rot_dims unchanged. */
+/* y[a] = m (x[a] cos - x[b] sin), y[b] = m (x[b] cos + x[a] sin) at each pair's angle (position * theta), pairs
+ * (a, b) = (i, i + d/2) for NEOX, (2i, 2i + 1) for GPTJ; dims past rot_dims unchanged. */
+static void rope_vector(const vkattn_rope_desc *d, uint32_t dim, const double *angle, double m, const float *xv,
+                        double *yv)
+{
+    uint32_t pairs = (d->rot_dims ? d->rot_dims : dim) / 2;
+    for (uint32_t j = 0; j < dim; j++)
+        yv[j] = xv[j];
+    for (uint32_t i = 0; i < pairs; i++) {
+        uint32_t a = d->mode == VKATTN_ROPE_GPTJ ? 2 * i : i;
+        uint32_t b = d->mode == VKATTN_ROPE_GPTJ ? 2 * i + 1 : i + pairs;
+        double cs = cos(angle[i]), sn = sin(angle[i]);
+        yv[a] = m * (xv[a] * cs - xv[b] * sn);
+        yv[b] = m * (xv[b] * cs + xv[a] * sn);
+    }
+}
+
 static void rope_reference(const void *arg, const float *x, double *y)
 {
     const rope_case *c = arg;
@@ -758,25 +795,16 @@ static void rope_reference(const void *arg, const float *x, double *y)
     int64_t batch = c->ndim == 4 ? c->shape[0] : 1;
     int64_t seq = c->shape[c->ndim - 3], heads = c->shape[c->ndim - 2];
     uint32_t dim = (uint32_t)c->shape[c->ndim - 1];
-    double theta[32], m;
+    double theta[32], angle[32], m;
     uint32_t axis[32];
     ck_assert(dim <= 64);
     rope_frequencies(d, dim, theta, axis, &m);
     uint32_t pairs = (d->rot_dims ? d->rot_dims : dim) / 2;
     for (int64_t t = 0; t < batch * seq * heads; t++) {
-        const float *xv = x + t * dim;
-        double *yv = y + t * dim;
-        for (uint32_t j = 0; j < dim; j++)
-            yv[j] = xv[j];
-        for (uint32_t i = 0; i < pairs; i++) {
-            uint32_t a = d->mode == VKATTN_ROPE_GPTJ ? 2 * i : i;
-            uint32_t b = d->mode == VKATTN_ROPE_GPTJ ? 2 * i + 1 : i + pairs;
-            double p = position_of(&c->pos, rope_axis_count(d), d->pos_offset, axis[i], t / (seq * heads),
-                                   t / heads % seq);
-            double cs = cos(p * theta[i]), sn = sin(p * theta[i]);
-            yv[a] = m * (xv[a] * cs - xv[b] * sn);
-            yv[b] = m * (xv[b] * cs + xv[a] * sn);
-        }
+        for (uint32_t i = 0; i < pairs; i++)
+            angle[i] = theta[i] * position_of(&c->pos, rope_axis_count(d), d->pos_offset, axis[i],
+                                              t / (seq * heads), t / heads % seq);
+        rope_vector(d, dim, angle, m, x + t * dim, y + t * dim);
     }
 }
 
@@ -786,7 +814,7 @@ START_TEST(test_rope_runs)
     const rope_case *c = &rope_cases[_i / VKT_BACKEND_COUNT];
     if (!backend_usable(b))
         return;
-    op_run r = {"rope", "--x", c->dtype, c->ndim, c->shape, c->options, {{0}}};
+    op_run r = {"rope", "--x", c->dtype, c->ndim, c->shape, c->options, {{0}}, NULL};
     add_positions(&r, &c->pos);
     add_factors(&r, "--short-factor", c->desc.short_factor, c->desc.factor_count);
     add_factors(&r, "--long-factor", c->desc.long_factor, c->desc.factor_count);
@@ -852,7 +880,7 @@ START_TEST(test_sinusoidal_runs)
     const sinusoidal_case *c = &sinusoidal_cases[_i / VKT_BACKEND_COUNT];
     if (!backend_usable(b))
         return;
-    op_run r = {"sinusoidal", "--x", c->dtype, c->ndim, c->shape, c->options, {{0}}};
+    op_run r = {"sinusoidal", "--x", c->dtype, c->ndim, c->shape, c->options, {{0}}, NULL};
     add_positions(&r, &c->pos);
     check_op_run(&r, _i, b, sinusoidal_reference, c);
 }
@@ -935,9 +963,307 @@ START_TEST(test_alibi_runs)
     const alibi_case *c = &alibi_cases[_i / VKT_BACKEND_COUNT];
     if (!backend_usable(b))
         return;
-    op_run r = {"alibi", "--scores", c->dtype, c->ndim, c->shape, c->options, {{0}}};
+    op_run r = {"alibi", "--scores", c->dtype, c->ndim, c->shape, c->options, {{0}}, NULL};
     add_factors(&r, "--slopes", c->desc.slopes, c->desc.slope_count);
     check_op_run(&r, _i, b, alibi_reference, c);
+}
+END_TEST
+
+/* ---- masked softmax, matmul and attention through the program ---------------------------------------------------- */
+
+#define NEG_INF (-INFINITY)
+/* Entries of the largest mask file of these cases. */
+#define MASK_MAX 32
+/* Added to a softmax case's loop index for its directory and seed, which test_softmax_runs's indices also take. */
+#define MASKED_SOFTMAX_INDEX 100
+
+/* What the masking options of softmax or attention say, for the references. */
+typedef struct masking {
+    bool causal;
+    int32_t q_offset;
+    uint32_t window;
+    const float *mask; /* NULL = none; else the --mask values (exact in f16), of mask_shape */
+    uint32_t mask_ndim;
+    int64_t mask_shape[4];
+    const vkattn_alibi_desc *alibi; /* NULL = none; its slopes go to the --slopes file */
+} masking;
+
+/* The mask's entry for the score at (b, h, i, j): its dims right-aligned with the scores', broadcast where 1. */
+static double mask_value(const masking *m, const int64_t at[4])
+{
+    size_t index = 0;
+    for (uint32_t d = 0; d < m->mask_ndim; d++) {
+        int64_t dim = m->mask_shape[d];
+        index = index * (size_t)dim + (size_t)(dim == 1 ? 0 : at[4 - m->mask_ndim + d]);
+    }
+    return m->mask[index];
+}
+
+/* What is added to the score at (b, h, i, j) of scores dims = [batch, heads, q_len, k_len] (vkattn.h): the mask
+ * and the ALiBi bias, or -inf where causal (k_pos > q_pos) or the window (q_pos - k_pos >= window) masks the key;
+ * q_pos = q_offset + i, k_pos = j. */
+static double mask_term(const masking *m, const int64_t dims[4], const int64_t at[4])
+{
+    int64_t q = m->q_offset + at[2], k = at[3];
+    if ((m->causal && k > q) || (m->window && q - k >= (int64_t)m->window))
+        return NEG_INF;
+    double t = m->mask ? mask_value(m, at) : 0.0;
+    if (m->alibi)
+        t -= alibi_slope(m->alibi, (uint32_t)at[1], (uint32_t)dims[1], dims[3]) * alibi_distance(m->alibi, q, k);
+    return t;
+}
+
+/* The --mask file, in the run's dtype (its bytes in mask_data), and the --slopes file of m. */
+static void add_masking(op_run *r, const masking *m, unsigned char mask_data[MASK_MAX * 4])
+{
+    if (m->mask) {
+        float values[MASK_MAX];
+        size_t n = numel(m->mask_ndim, m->mask_shape);
+        ck_assert(n <= MASK_MAX);
+        memcpy(values, m->mask, n * sizeof *values);
+        encode_values(r->dtype, values, mask_data, n);
+        add_extra(r, "--mask", r->dtype, m->mask_ndim, m->mask_shape, mask_data);
+    }
+    if (m->alibi)
+        add_factors(r, "--slopes", m->alibi->slopes, m->alibi->slope_count);
+}
+
+/* -- softmax with masks and ALiBi -- */
+
+/* With --causal --q-offset 2 --window 3, row i keeps keys 2 + i - 2 .. 2 + i; the mask masks all of row 1's. */
+static const float mask_3x6[18] = {
+    0.0f, -1.5f, 0.25f, 0.0f, 0.0f,    0.0f,
+    0.0f, NEG_INF, NEG_INF, NEG_INF, 0.0f, 0.0f,
+    0.5f, 0.0f,  2.0f,  NEG_INF, -0.75f, 1.0f,
+};
+static const float mask_2x4[8] = {0.0f, -0.5f, 1.0f, NEG_INF, 0.25f, 0.0f, 0.0f, -2.0f};
+
+typedef struct masked_softmax_case {
+    vkattn_dtype dtype; /* of x and the mask */
+    int64_t shape[4];   /* [batch, heads, q, k] */
+    const char *options[MAX_OPTIONS];
+    double scale;       /* what --scale says; 0 = not given (1) */
+    masking masking;
+} masked_softmax_case;
+
+static const masked_softmax_case masked_softmax_cases[] = {
+    {VKATTN_F32, {1, 2, 3, 6}, {"--causal", "--q-offset", "2", "--window", "3", "--scale", "0.5"}, 0.5,
+     {.causal = true, .q_offset = 2, .window = 3, .mask = mask_3x6, .mask_ndim = 2, .mask_shape = {3, 6}}},
+    {VKATTN_F32, {2, 4, 2, 5}, {"--alibi", "--max-bias", "4", "--causal", "--q-offset", "3"}, 0.0,
+     {.causal = true, .q_offset = 3, .alibi = &(const vkattn_alibi_desc){.max_bias = 4.0f}}},
+    {VKATTN_F16, {1, 3, 2, 4}, {"--alibi", "--window", "2", "--q-offset", "1"}, 0.0,
+     {.q_offset = 1, .window = 2, .mask = mask_2x4, .mask_ndim = 4, .mask_shape = {1, 1, 2, 4},
+      .alibi = &(const vkattn_alibi_desc){.slopes = alibi_slopes3, .slope_count = 3}}},
+};
+#define MASKED_SOFTMAX_CASES (int)(sizeof masked_softmax_cases / sizeof masked_softmax_cases[0])
+
+static void masked_softmax_reference(const void *arg, const float *x, double *y)
+{
+    const masked_softmax_case *c = arg;
+    const int64_t *dims = c->shape;
+    double scale = c->scale != 0.0 ? c->scale : 1.0;
+    size_t len = (size_t)dims[3];
+    for (size_t row = 0; row < numel(3, dims); row++) {
+        int64_t r = (int64_t)row;
+        for (size_t j = 0; j < len; j++) {
+            const int64_t at[4] = {r / (dims[1] * dims[2]), r / dims[2] % dims[1], r % dims[2], (int64_t)j};
+            y[row * len + j] = scale * x[row * len + j] + mask_term(&c->masking, dims, at);
+        }
+        softmax_row(y + row * len, len);
+    }
+}
+
+START_TEST(test_masked_softmax_runs)
+{
+    vkattn_backend b = vkt_backend(_i % VKT_BACKEND_COUNT);
+    const masked_softmax_case *c = &masked_softmax_cases[_i / VKT_BACKEND_COUNT];
+    if (!backend_usable(b))
+        return;
+    unsigned char mask_data[MASK_MAX * 4];
+    op_run r = {"softmax", "--x", c->dtype, 4, c->shape, c->options, {{0}}, NULL};
+    add_masking(&r, &c->masking, mask_data);
+    check_op_run(&r, MASKED_SOFTMAX_INDEX + _i, b, masked_softmax_reference, c);
+}
+END_TEST
+
+/* -- matmul -- */
+
+typedef struct matmul_case {
+    vkattn_dtype dtype;
+    uint32_t ndim;
+    int64_t a[4], b[4], c[4]; /* b as the file holds it: [.., N, K] with --transpose-b */
+    const char *options[MAX_OPTIONS];
+    bool transpose_b;
+    double scale;             /* what --scale says; 0 = not given (1) */
+} matmul_case;
+
+/* Few cases: each Vulkan run compiles its kernels, the dearest part of this suite. */
+static const matmul_case matmul_cases[] = {
+    /* [heads, M, K] x [heads_b, N, K]^T, 4 heads on 2 (grouped-query): Q K^T */
+    {VKATTN_F16, 3, {4, 3, 8}, {2, 5, 8}, {4, 3, 5}, {"--transpose-b", "--scale", "0.25"}, true, 0.25},
+};
+#define MATMUL_CASES (int)(sizeof matmul_cases / sizeof matmul_cases[0])
+
+typedef struct matmul_run {
+    const matmul_case *c;
+    const float *b; /* the --b values */
+} matmul_run;
+
+/* shape of ndim dims as 4, with leading 1s. */
+static void shape4(uint32_t ndim, const int64_t *shape, int64_t out[4])
+{
+    for (uint32_t d = 0; d < 4; d++)
+        out[d] = d < 4 - ndim ? 1 : shape[d - (4 - ndim)];
+}
+
+/* c[t, h, i, n] = scale * sum_k a[t, h, i, k] b[t mod batch_b, h / (heads / heads_b), k, n] (b[.., n, k] when
+ * transposed). */
+static void matmul_reference(const void *arg, const float *a, double *c)
+{
+    const matmul_run *run = arg;
+    const matmul_case *mc = run->c;
+    int64_t as[4], bs[4], cs[4];
+    shape4(mc->ndim, mc->a, as);
+    shape4(mc->ndim, mc->b, bs);
+    shape4(mc->ndim, mc->c, cs);
+    int64_t m_len = as[2], k_len = as[3], n_len = cs[3], group = as[1] / bs[1];
+    double scale = mc->scale != 0.0 ? mc->scale : 1.0;
+    for (int64_t mat = 0; mat < as[0] * as[1]; mat++) {
+        const float *am = a + mat * m_len * k_len;
+        const float *bm = run->b + ((mat / as[1]) % bs[0] * bs[1] + mat % as[1] / group) * k_len * n_len;
+        for (int64_t i = 0; i < m_len * n_len; i++) {
+            int64_t row = i / n_len, col = i % n_len;
+            double sum = 0.0;
+            for (int64_t k = 0; k < k_len; k++)
+                sum += (double)am[row * k_len + k] * (mc->transpose_b ? bm[col * k_len + k] : bm[k * n_len + col]);
+            c[mat * m_len * n_len + i] = scale * sum;
+        }
+    }
+}
+
+START_TEST(test_matmul_runs)
+{
+    vkattn_backend b = vkt_backend(_i % VKT_BACKEND_COUNT);
+    const matmul_case *c = &matmul_cases[_i / VKT_BACKEND_COUNT];
+    if (!backend_usable(b))
+        return;
+    input_values bv = random_input(c->dtype, 7u + (uint32_t)_i, numel(c->ndim, c->b));
+    op_run r = {"matmul", "--a", c->dtype, c->ndim, c->a, c->options, {{0}}, c->c};
+    add_extra(&r, "--b", c->dtype, c->ndim, c->b, bv.data);
+    matmul_run run = {c, bv.x};
+    check_op_run(&r, _i, b, matmul_reference, &run);
+    input_free(&bv);
+}
+END_TEST
+
+/* -- attention -- */
+
+static const float mask_2x6[12] = {0.0f, -1.0f, 0.5f, NEG_INF, 0.0f, 0.25f, 1.0f, 0.0f, 0.0f, -0.5f, NEG_INF, 0.0f};
+
+typedef struct attention_case {
+    vkattn_dtype dtype;
+    int64_t q[4], kv[4]; /* [batch, seq, heads, head_dim] */
+    const char *options[MAX_OPTIONS];
+    double scale;                 /* what --scale says; 0 = not given (1 / sqrt(head_dim)) */
+    const vkattn_rope_desc *rope; /* what the rope options say with --pe rope; NULL = no RoPE */
+    masking masking;
+} attention_case;
+
+static const attention_case attention_cases[] = {
+    /* GQA 4/2, RoPE with linear scaling at q_offset + i and j, causal after a cache of 2 */
+    {VKATTN_F32, {1, 3, 4, 32}, {1, 5, 2, 32},
+     {"--pe", "rope", "--causal", "--q-offset", "2", "--scaling", "linear", "--factor", "2"}, 0.0,
+     &(const vkattn_rope_desc){.scaling = VKATTN_ROPE_SCALING_LINEAR, .factor = 2.0}, {.causal = true, .q_offset = 2}},
+    /* f16, MQA, ALiBi (ggml max_bias), sliding window and a mask, through the unfused path */
+    {VKATTN_F16, {2, 2, 4, 32}, {2, 6, 1, 32},
+     {"--pe", "alibi", "--max-bias", "4", "--window", "3", "--q-offset", "4", "--scale", "0.25", "--unfused"}, 0.25,
+     NULL,
+     {.q_offset = 4, .window = 3, .mask = mask_2x6, .mask_ndim = 2, .mask_shape = {2, 6},
+      .alibi = &(const vkattn_alibi_desc){.max_bias = 4.0f}}},
+};
+#define ATTENTION_CASES (int)(sizeof attention_cases / sizeof attention_cases[0])
+
+typedef struct attention_run {
+    const attention_case *c;
+    const float *k, *v; /* the --k and --v values */
+} attention_run;
+
+/* x [batch, seq, heads, head_dim] in float64, with RoPE d at positions offset + s when d is not NULL. */
+static void rope_rows(const vkattn_rope_desc *d, const int64_t shape[4], int32_t offset, const float *x, double *y)
+{
+    uint32_t dim = (uint32_t)shape[3];
+    size_t rows = numel(3, shape);
+    if (!d) {
+        for (size_t i = 0; i < rows * dim; i++)
+            y[i] = x[i];
+        return;
+    }
+    double theta[32], angle[32], m;
+    uint32_t axis[32];
+    ck_assert(dim <= 64);
+    rope_frequencies(d, dim, theta, axis, &m);
+    for (size_t t = 0; t < rows; t++) {
+        double position = (double)offset + (double)((int64_t)t / shape[2] % shape[1]);
+        for (uint32_t i = 0; i < dim / 2; i++)
+            angle[i] = theta[i] * position;
+        rope_vector(d, dim, angle, m, x + t * dim, y + t * dim);
+    }
+}
+
+/* out[b, i, h] = sum_j p_j v[b, j, g], p = softmax_j(scale q[b, i, h] . k[b, j, g] + mask_term), g = h / (heads /
+ * kv_heads), q and k rotated first with --pe rope. */
+static void attention_reference(const void *arg, const float *q, double *out)
+{
+    const attention_run *run = arg;
+    const attention_case *c = run->c;
+    int64_t batch = c->q[0], q_len = c->q[1], heads = c->q[2], dim = c->q[3], kv_len = c->kv[1], kv_heads = c->kv[2];
+    const int64_t dims[4] = {batch, heads, q_len, kv_len};
+    double scale = c->scale != 0.0 ? c->scale : 1.0 / sqrt((double)dim);
+    double *qr = malloc(numel(4, c->q) * sizeof *qr), *kr = malloc(numel(4, c->kv) * sizeof *kr);
+    double *p = malloc((size_t)kv_len * sizeof *p);
+    ck_assert(qr && kr && p);
+    rope_rows(c->rope, c->q, c->masking.q_offset, q, qr);
+    rope_rows(c->rope, c->kv, 0, run->k, kr);
+    for (int64_t row = 0; row < batch * q_len * heads; row++) {
+        int64_t b = row / (q_len * heads), i = row / heads % q_len, h = row % heads, g = h / (heads / kv_heads);
+        for (int64_t j = 0; j < kv_len; j++) {
+            const double *kv = kr + ((b * kv_len + j) * kv_heads + g) * dim;
+            double dot = 0.0;
+            for (int64_t d = 0; d < dim; d++)
+                dot += qr[row * dim + d] * kv[d];
+            const int64_t at[4] = {b, h, i, j};
+            p[j] = scale * dot + mask_term(&c->masking, dims, at);
+        }
+        softmax_row(p, (size_t)kv_len);
+        for (int64_t d = 0; d < dim; d++) {
+            double sum = 0.0;
+            for (int64_t j = 0; j < kv_len; j++)
+                sum += p[j] * run->v[((b * kv_len + j) * kv_heads + g) * dim + d];
+            out[row * dim + d] = sum;
+        }
+    }
+    free(qr);
+    free(kr);
+    free(p);
+}
+
+START_TEST(test_attention_runs)
+{
+    vkattn_backend b = vkt_backend(_i % VKT_BACKEND_COUNT);
+    const attention_case *c = &attention_cases[_i / VKT_BACKEND_COUNT];
+    if (!backend_usable(b))
+        return;
+    input_values k = random_input(c->dtype, 11u + (uint32_t)_i, numel(4, c->kv));
+    input_values v = random_input(c->dtype, 23u + (uint32_t)_i, numel(4, c->kv));
+    unsigned char mask_data[MASK_MAX * 4];
+    op_run r = {"attention", "--q", c->dtype, 4, c->q, c->options, {{0}}, NULL};
+    add_extra(&r, "--k", c->dtype, 4, c->kv, k.data);
+    add_extra(&r, "--v", c->dtype, 4, c->kv, v.data);
+    add_masking(&r, &c->masking, mask_data);
+    attention_run run = {c, k.x, v.x};
+    check_op_run(&r, _i, b, attention_reference, &run);
+    input_free(&k);
+    input_free(&v);
 }
 END_TEST
 
@@ -967,11 +1293,14 @@ typedef struct error_row {
 #define OUT "{out}"
 #define AUX "{aux}"
 #define RUN_CPU "run", "softmax", "--x", IN, "-o", OUT, "--backend", "cpu"
-/* The valid input is [seq 2, heads 3, head_dim 4] for rope, [batch 2, seq 3, dim 4] for sinusoidal and
- * [heads 2, q 3, k 4] for alibi. */
+/* The valid input is [seq 2, heads 3, head_dim 4] for rope and for attention's q, k and v, [batch 2, seq 3, dim 4]
+ * for sinusoidal, [heads 2, q 3, k 4] for alibi and softmax, [heads 2, M 3, K 4] for matmul's a and b (which
+ * MATMUL_CPU uses transposed). */
 #define ROPE_CPU "run", "rope", "--x", IN, "-o", OUT, "--backend", "cpu"
 #define SIN_CPU "run", "sinusoidal", "--x", IN, "-o", OUT, "--backend", "cpu"
 #define ALIBI_CPU "run", "alibi", "--scores", IN, "-o", OUT, "--backend", "cpu"
+#define MATMUL_CPU "run", "matmul", "--a", IN, "--b", IN, "--transpose-b", "-o", OUT, "--backend", "cpu"
+#define ATTN_CPU "run", "attention", "--q", IN, "--k", IN, "--v", IN, "-o", OUT, "--backend", "cpu"
 #define YARN "--scaling", "yarn", "--factor", "2", "--orig-ctx", "64"
 
 #define DICT(descr, shape) "{'descr': '" descr "', 'fortran_order': False, 'shape': " shape ", }"
@@ -1098,6 +1427,45 @@ static const error_row error_rows[] = {
     {"rope on 2-D x", INPUT_DICT, F4_DICT("(4, 6)"), "vkattn_rope", {ROPE_CPU}},
     {"bad --backend", INPUT_VALID, NULL, "unknown backend",
      {"run", "softmax", "--x", IN, "-o", OUT, "--backend", "gpu"}},
+    {"matmul unknown flag", INPUT_VALID, NULL, "unknown option '--transpose-a'", {MATMUL_CPU, "--transpose-a"}},
+    {"attention --pos-offset", INPUT_VALID, NULL, "unknown option '--pos-offset'",
+     {ATTN_CPU, "--pe", "rope", "--pos-offset", "3"}},
+    {"matmul missing --b", INPUT_VALID, NULL, "missing required option --b", {"run", "matmul", "--a", IN, "-o", OUT}},
+    {"attention missing --v", INPUT_VALID, NULL, "missing required option --v",
+     {"run", "attention", "--q", IN, "--k", IN, "-o", OUT}},
+    {"attention missing -o", INPUT_VALID, NULL, "missing required option -o",
+     {"run", "attention", "--q", IN, "--k", IN, "--v", IN}},
+    {"--window -1", INPUT_VALID, NULL, "not an integer", {RUN_CPU, "--window", "-1"}},
+    {"--window 0", INPUT_VALID, NULL, "must not be 0", {ATTN_CPU, "--window", "0"}},
+    {"matmul --scale abc", INPUT_VALID, NULL, "not a finite number", {MATMUL_CPU, "--scale", "abc"}},
+    {"attention --scale 0", INPUT_VALID, NULL, "must not be 0", {ATTN_CPU, "--scale", "0"}},
+    {"attention --q-offset 1.5", INPUT_VALID, NULL, "not an integer", {ATTN_CPU, "--q-offset", "1.5"}},
+    {"--pe unknown", INPUT_VALID, NULL, "unknown value 'yarn' for --pe", {ATTN_CPU, "--pe", "yarn"}},
+    {"--transpose-b with a value", INPUT_VALID, NULL, "takes no value", {MATMUL_CPU, "--transpose-b=1"}},
+    {"rope option without --pe", INPUT_VALID, NULL, "--scaling applies only with --pe rope",
+     {ATTN_CPU, "--scaling", "linear", "--factor", "2"}},
+    {"rope option with --pe alibi", INPUT_VALID, NULL, "--mode applies only with --pe rope",
+     {ATTN_CPU, "--pe", "alibi", "--mode", "gptj"}},
+    {"slope option with --pe rope", INPUT_VALID, NULL, "--max-bias applies only with --pe alibi",
+     {ATTN_CPU, "--pe", "rope", "--max-bias", "8"}},
+    {"softmax slope option without --alibi", INPUT_VALID, NULL, "--train-len applies only with --alibi",
+     {RUN_CPU, "--train-len", "4"}},
+    {"attention yarn without --factor", INPUT_VALID, NULL, "--scaling yarn needs --factor",
+     {ATTN_CPU, "--pe", "rope", "--scaling", "yarn", "--orig-ctx", "64"}},
+    {"softmax --slopes with --max-bias", INPUT_AUX, F4_DICT("(2,)"), "cannot be given together",
+     {RUN_CPU, "--alibi", "--slopes", AUX, "--max-bias", "8"}},
+    {"softmax mask of wrong shape", INPUT_AUX, F4_DICT("(4, 3)"), "[ERROR_SHAPE_MISMATCH]", {RUN_CPU, "--mask", AUX}},
+    {"attention mask of wrong shape", INPUT_AUX, F4_DICT("(2, 3)"), "[ERROR_SHAPE_MISMATCH]",
+     {ATTN_CPU, "--mask", AUX}},
+    {"i32 mask", INPUT_AUX, I4_DICT("(3, 4)"), "[ERROR_DTYPE_MISMATCH]", {RUN_CPU, "--mask", AUX}},
+    {"q/k head_dim mismatch", INPUT_AUX, F4_DICT("(2, 3, 2)"), "head_dim",
+     {"run", "attention", "--q", IN, "--k", AUX, "--v", AUX, "-o", OUT, "--backend", "cpu"}},
+    {"matmul inner dims differ", INPUT_VALID, NULL, "inner dims",
+     {"run", "matmul", "--a", IN, "--b", IN, "-o", OUT, "--backend", "cpu"}},
+    {"matmul 1-D --b", INPUT_AUX, F4_DICT("(4,)"), "--b takes an array of 2 to 4 dims",
+     {"run", "matmul", "--a", IN, "--b", AUX, "-o", OUT, "--backend", "cpu"}},
+    {"truncated attention input", INPUT_TRUNCATED_DATA, NULL, "truncated data", {ATTN_CPU}},
+    {"truncated matmul input", INPUT_TRUNCATED_HEADER, NULL, "truncated .npy header", {MATMUL_CPU}},
 };
 #define ERROR_ROWS (int)(sizeof error_rows / sizeof error_rows[0])
 
@@ -1271,7 +1639,9 @@ START_TEST(test_run_help)
         "--yarn-no-truncate", "--low-freq-factor", "--high-freq-factor", "--short-factor", "--long-factor",
         "--freq-factors", "--axes 1d|2d|mrope", "--mrope-section", "--layout interleaved|concat", "--scores",
         "--q-offset", "--causal", "--train-len", "--max-bias", "--slopes", "--grid-width", "--backend", "--device",
-        "--output"};
+        "--output", "--mask M.npy", "--window W", "--alibi", "only with --alibi", "matmul", "--a A.npy", "--b B.npy",
+        "--transpose-b", "attention", "--q Q.npy", "--k K.npy", "--v V.npy", "--pe none|rope|alibi", "--unfused",
+        "only with --pe rope", "only with --pe alibi"};
     const char *args[] = {"run", "--help", NULL};
     cli_result r = cli_run(args, false);
     assert_success(&r);
@@ -1306,6 +1676,9 @@ static Suite *cli_suite(void)
     tcase_add_loop_test(run, test_rope_runs, 0, ROPE_CASES * VKT_BACKEND_COUNT);
     tcase_add_loop_test(run, test_sinusoidal_runs, 0, SINUSOIDAL_CASES * VKT_BACKEND_COUNT);
     tcase_add_loop_test(run, test_alibi_runs, 0, ALIBI_CASES * VKT_BACKEND_COUNT);
+    tcase_add_loop_test(run, test_masked_softmax_runs, 0, MASKED_SOFTMAX_CASES * VKT_BACKEND_COUNT);
+    tcase_add_loop_test(run, test_matmul_runs, 0, MATMUL_CASES * VKT_BACKEND_COUNT);
+    tcase_add_loop_test(run, test_attention_runs, 0, ATTENTION_CASES * VKT_BACKEND_COUNT);
     suite_add_tcase(s, run);
 
     TCase *errors = tcase_create("errors");

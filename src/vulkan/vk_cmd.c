@@ -40,6 +40,8 @@ typedef struct vk_cmd {
     uint32_t sets_used; /* sets allocated since the last reset: pool sets_used / POOL_SETS is the current one */
     VkQueryPool *query_pools;
     uint32_t query_pool_count;
+    void **scratch;    /* vkattn__vk_buffer pieces the list owns until it is reset (vkattn__vk_cmd_scratch) */
+    uint32_t scratch_count;
     byte_range read[TRACKED_RANGES];
     byte_range written[TRACKED_RANGES];
     uint32_t n_read, n_written;
@@ -71,9 +73,17 @@ void vkattn__vk_full_barrier(const vkattn_context *ctx, VkCommandBuffer cb)
 
 /* ---- create / destroy ------------------------------------------------------------------------------------------ */
 
-static void free_vk_cmd(const vkattn_context *ctx, vk_cmd *c)
+static void free_scratch(vkattn_context *ctx, vk_cmd *c)
+{
+    for (uint32_t i = 0; i < c->scratch_count; i++)
+        vkattn__vk_buffer_destroy(ctx, c->scratch[i]);
+    c->scratch_count = 0;
+}
+
+static void free_vk_cmd(vkattn_context *ctx, vk_cmd *c)
 {
     const vkattn__vk_context *vk = vkattn__vk(ctx);
+    free_scratch(ctx, c);
     for (uint32_t i = 0; i < c->set_pool_count; i++)
         vk->fn.vkDestroyDescriptorPool(vk->device, c->set_pools[i], NULL);
     for (uint32_t i = 0; i < c->query_pool_count; i++)
@@ -84,6 +94,7 @@ static void free_vk_cmd(const vkattn_context *ctx, vk_cmd *c)
         vk->fn.vkDestroyCommandPool(vk->device, c->pool, NULL);
     free(c->set_pools);
     free(c->query_pools);
+    free(c->scratch);
     free(c);
 }
 
@@ -168,6 +179,18 @@ static vkattn_result add_set_pool(vkattn_context *ctx, const char *func, vk_cmd 
     if (append_handle((void **)&c->set_pools, &c->set_pool_count, sizeof pool, &pool))
         return VKATTN_OK;
     vk->fn.vkDestroyDescriptorPool(vk->device, pool, NULL);
+    return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
+}
+
+vkattn_result vkattn__vk_cmd_scratch(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, uint64_t bytes,
+                                    void **out)
+{
+    vk_cmd *c = cmd->impl;
+    vkattn_result r = vkattn__vk_buffer_create(ctx, bytes, out);
+    if (r != VKATTN_OK || append_handle((void **)&c->scratch, &c->scratch_count, sizeof *out, out))
+        return r;
+    vkattn__vk_buffer_destroy(ctx, *out);
+    *out = NULL;
     return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
 }
 
@@ -336,39 +359,65 @@ static bool timestamps_on(const vkattn_context *ctx, const vkattn_cmd *cmd)
     return (cmd->flags & VKATTN_CMD_TIMESTAMPS) && ctx->info.timestamps;
 }
 
-/* Everything that can fail comes first, so a failed op leaves no half-recorded commands. */
-vkattn_result vkattn__vk_record_dispatch(vkattn_context *ctx, vkattn_cmd *cmd, const char *func,
-                                         const vkattn__vk_dispatch *d)
+static vkattn_result pipeline_of(vkattn_context *ctx, const char *func, const vkattn__vk_dispatch *d,
+                                 const vkattn__vk_pipeline **out)
+{
+    uint32_t spec[VKATTN__VK_MAX_SPEC] = {d->workgroup_size};
+    if (d->n_spec >= VKATTN__VK_MAX_SPEC)
+        return vkattn__error(ctx, VKATTN_ERROR_INTERNAL, "%s: %s has too many specialization constants", func,
+                             d->shader);
+    memcpy(spec + 1, d->spec, d->n_spec * sizeof *spec);
+    return vkattn__vk_pipeline_get(ctx, func, d->shader, spec, d->n_spec + 1, d->n_bindings, d->push_size, out);
+}
+
+/* The pipeline and descriptor set of each dispatch: everything that can fail comes first, so a failed op leaves no
+ * half-recorded commands. */
+static vkattn_result prepare(vkattn_context *ctx, const char *func, vkattn_cmd *cmd, const vkattn__vk_dispatch *d,
+                             uint32_t n, const vkattn__vk_pipeline **p, VkDescriptorSet *sets)
+{
+    vk_cmd *c = cmd->impl;
+    if (n == 0 || n > VKATTN__VK_MAX_DISPATCHES)
+        return vkattn__error(ctx, VKATTN_ERROR_INTERNAL, "%s: an op of %u dispatches", func, n);
+    for (uint32_t i = 0; i < n; i++)
+        if (d[i].push_size > MAX_PUSH_BYTES || d[i].n_bindings > VKATTN__VK_MAX_BINDINGS || d[i].groups == 0)
+            return vkattn__error(ctx, VKATTN_ERROR_INTERNAL, "%s: malformed dispatch of %s", func, d[i].shader);
+    if (c->ended)
+        return vkattn__error(ctx, VKATTN_ERROR_BAD_STATE,
+                             "%s: the list's last submit failed; submit it again or reset it before recording", func);
+    vkattn_result r = vkattn__vk_check_lost(ctx, func);
+    for (uint32_t i = 0; r == VKATTN_OK && i < n; i++)
+        r = pipeline_of(ctx, func, &d[i], &p[i]);
+    if (r == VKATTN_OK)
+        r = begin(ctx, func, c);
+    if (r == VKATTN_OK && timestamps_on(ctx, cmd))
+        r = reserve_queries(ctx, func, c, cmd->op_count);
+    for (uint32_t i = 0; r == VKATTN_OK && i < n; i++)
+        r = alloc_set(ctx, func, c, p[i], &sets[i]);
+    return r;
+}
+
+/* The op's timestamps enclose all its dispatches. */
+vkattn_result vkattn__vk_record_dispatches(vkattn_context *ctx, vkattn_cmd *cmd, const char *func,
+                                           const vkattn__vk_dispatch *d, uint32_t n)
 {
     const vkattn__vk_context *vk = vkattn__vk(ctx);
     vk_cmd *c = cmd->impl;
     uint32_t op = cmd->op_count;
     bool stamps = timestamps_on(ctx, cmd);
-    if (d->push_size > MAX_PUSH_BYTES || d->n_bindings > VKATTN__VK_MAX_BINDINGS || d->groups == 0)
-        return vkattn__error(ctx, VKATTN_ERROR_INTERNAL, "%s: malformed dispatch of %s", func, d->shader);
-    if (c->ended)
-        return vkattn__error(ctx, VKATTN_ERROR_BAD_STATE,
-                             "%s: the list's last submit failed; submit it again or reset it before recording", func);
-    const vkattn__vk_pipeline *p = NULL;
-    VkDescriptorSet set = VK_NULL_HANDLE;
-    vkattn_result r = vkattn__vk_check_lost(ctx, func);
-    if (r == VKATTN_OK)
-        r = vkattn__vk_pipeline_get(ctx, func, d->shader, d->workgroup_size, d->n_bindings, d->push_size, &p);
-    if (r == VKATTN_OK)
-        r = begin(ctx, func, c);
-    if (r == VKATTN_OK && stamps)
-        r = reserve_queries(ctx, func, c, op);
-    if (r == VKATTN_OK)
-        r = alloc_set(ctx, func, c, p, &set);
+    const vkattn__vk_pipeline *p[VKATTN__VK_MAX_DISPATCHES] = {NULL};
+    VkDescriptorSet sets[VKATTN__VK_MAX_DISPATCHES] = {VK_NULL_HANDLE};
+    vkattn_result r = prepare(ctx, func, cmd, d, n, p, sets);
     if (r != VKATTN_OK)
         return r;
-    write_set(vk, set, d);
-    barrier_if_needed(vk, c, d);
-    if (stamps)
-        write_timestamp(vk, c, op, 0);
-    vk->fn.vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
-    vk->fn.vkCmdBindDescriptorSets(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, NULL);
-    dispatch_grid(vk, c->cb, p, d);
+    for (uint32_t i = 0; i < n; i++) {
+        write_set(vk, sets[i], &d[i]);
+        barrier_if_needed(vk, c, &d[i]);
+        if (stamps && i == 0)
+            write_timestamp(vk, c, op, 0);
+        vk->fn.vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p[i]->pipeline);
+        vk->fn.vkCmdBindDescriptorSets(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p[i]->layout, 0, 1, &sets[i], 0, NULL);
+        dispatch_grid(vk, c->cb, p[i], &d[i]);
+    }
     if (stamps)
         write_timestamp(vk, c, op, 1);
     return VKATTN_OK;
@@ -446,6 +495,7 @@ vkattn_result vkattn__vk_cmd_reset(vkattn_context *ctx, vkattn_cmd *cmd)
     c->ended = false;
     c->submitted = false;
     c->sets_used = 0;
+    free_scratch(ctx, c);
     c->n_read = 0;
     c->n_written = 0;
     return VKATTN_OK;

@@ -23,6 +23,9 @@
 #include <volk.h>
 
 #define VKATTN__VK_MAX_BINDINGS (VKATTN__OP_MAX_INPUTS + VKATTN__OP_MAX_OUTPUTS)
+/* Specialization constants of one pipeline: id 0 is the workgroup size x, ids 1.. are the shader's own (tile
+ * shapes, head_dim, code-path switches). */
+#define VKATTN__VK_MAX_SPEC 12
 
 /* ---- results (vk_result.c) ------------------------------------------------------------------------------------ */
 
@@ -157,7 +160,8 @@ vkattn_result vkattn__vk_sync_mapped(vkattn_context *ctx, const char *func, VkDe
 
 typedef struct vkattn__vk_pipeline {
     char shader[64];        /* variant name from shaders.cmake */
-    uint32_t workgroup_size;
+    uint32_t spec[VKATTN__VK_MAX_SPEC]; /* constant id i = spec[i]; spec[0] = workgroup size */
+    uint32_t n_spec;
     uint32_t n_bindings;
     uint32_t push_size;
     VkDescriptorSetLayout set_layout;
@@ -170,9 +174,10 @@ typedef struct vkattn__vk_pipeline {
  * maxComputeSharedMemorySize / shared_bytes_per_invocation). */
 uint32_t vkattn__vk_workgroup_size(const vkattn_context *ctx, uint32_t preferred,
                                    uint32_t shared_bytes_per_invocation);
-/* The pipeline of (shader, workgroup_size), built on first use; n_bindings storage buffers, push_size bytes. */
+/* The pipeline of (shader, spec[0 .. n_spec)), built on first use: specialization constant i = spec[i] (spec[0] is
+ * the workgroup size); n_bindings storage buffers, push_size bytes of push constants. */
 vkattn_result vkattn__vk_pipeline_get(vkattn_context *ctx, const char *func, const char *shader,
-                                      uint32_t workgroup_size, uint32_t n_bindings, uint32_t push_size,
+                                      const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings, uint32_t push_size,
                                       const vkattn__vk_pipeline **out);
 void vkattn__vk_pipelines_destroy(vkattn_context *ctx);
 /* Creates vk->pipeline_cache, from the disk file when it is valid. */
@@ -196,6 +201,8 @@ typedef struct vkattn__vk_binding {
 typedef struct vkattn__vk_dispatch {
     const char *shader;
     uint32_t workgroup_size;
+    uint32_t spec[VKATTN__VK_MAX_SPEC - 1]; /* specialization constants 1 .. n_spec (0 is workgroup_size) */
+    uint32_t n_spec;
     uint32_t n_bindings;
     vkattn__vk_binding bindings[VKATTN__VK_MAX_BINDINGS];
     const void *push;
@@ -206,8 +213,15 @@ typedef struct vkattn__vk_dispatch {
     uint64_t groups;
 } vkattn__vk_dispatch;
 
-vkattn_result vkattn__vk_record_dispatch(vkattn_context *ctx, vkattn_cmd *cmd, const char *func,
-                                         const vkattn__vk_dispatch *d);
+/* Most dispatches one op records (attention: the split kernel and the combine). */
+#define VKATTN__VK_MAX_DISPATCHES 2
+/* Records an op as n dispatches run in order (barriers between them as their ranges need), all or nothing. */
+vkattn_result vkattn__vk_record_dispatches(vkattn_context *ctx, vkattn_cmd *cmd, const char *func,
+                                           const vkattn__vk_dispatch *d, uint32_t n);
+/* A buffer piece (vkattn__vk_buffer) of at least `bytes` bytes that the list owns until it is reset or destroyed:
+ * scratch that an op passes between its dispatches when the front end gave it none. */
+vkattn_result vkattn__vk_cmd_scratch(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, uint64_t bytes,
+                                    void **out);
 /* A memory barrier from every compute and transfer write to every later compute, transfer and host access, used
  * at the start and end of every command buffer so that work of different submissions is ordered. */
 void vkattn__vk_full_barrier(const vkattn_context *ctx, VkCommandBuffer cb);

@@ -1,7 +1,8 @@
 /*
  * vk_pipeline.c - compute pipelines, built on first use from the embedded SPIR-V of a shader variant and kept for
- * the context's lifetime. A pipeline is named by its variant and its workgroup size (specialization constant 0,
- * `layout(local_size_x_id = 0) in;` in every shader), so an op may pick a size per device or per call.
+ * the context's lifetime. A pipeline is named by its variant and its specialization constants: the workgroup size
+ * (constant 0, `layout(local_size_x_id = 0) in;` in every shader) and the shader's own (tile shapes, head_dim ...,
+ * ids 1..n), so an op may pick them per device or per call.
  */
 #include "vulkan/vk_internal.h"
 
@@ -82,12 +83,14 @@ static VkResult create_pipeline(const vkattn__vk_context *vk, const vkattn__spir
     VkResult res = vk->fn.vkCreateShaderModule(vk->device, &module_info, NULL, &module);
     if (res != VK_SUCCESS)
         return res;
-    VkSpecializationMapEntry entry = {.constantID = 0, .offset = 0, .size = sizeof(uint32_t)};
+    VkSpecializationMapEntry entries[VKATTN__VK_MAX_SPEC];
+    for (uint32_t i = 0; i < p->n_spec; i++)
+        entries[i] = (VkSpecializationMapEntry){i, i * (uint32_t)sizeof(uint32_t), sizeof(uint32_t)};
     VkSpecializationInfo spec = {
-        .mapEntryCount = 1,
-        .pMapEntries = &entry,
-        .dataSize = sizeof p->workgroup_size,
-        .pData = &p->workgroup_size,
+        .mapEntryCount = p->n_spec,
+        .pMapEntries = entries,
+        .dataSize = p->n_spec * sizeof(uint32_t),
+        .pData = p->spec,
     };
     VkComputePipelineCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
@@ -125,24 +128,30 @@ static vkattn_result build(vkattn_context *ctx, const char *func, const char *sh
     if (res != VK_SUCCESS)
         return vkattn__vk_fail(ctx, func, call, res);
     ctx->stats.pipelines_created++;
-    vkattn__log(ctx, VKATTN_LOG_DEBUG, "%s: built pipeline %s (workgroup size %u)", func, shader, p->workgroup_size);
+    vkattn__log(ctx, VKATTN_LOG_DEBUG, "%s: built pipeline %s (workgroup size %u, %u more constants)", func, shader,
+                p->spec[0], p->n_spec - 1);
     return VKATTN_OK;
 }
 
 vkattn_result vkattn__vk_pipeline_get(vkattn_context *ctx, const char *func, const char *shader,
-                                      uint32_t workgroup_size, uint32_t n_bindings, uint32_t push_size,
+                                      const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings, uint32_t push_size,
                                       const vkattn__vk_pipeline **out)
 {
     vkattn__vk_context *vk = vkattn__vk(ctx);
+    if (n_spec == 0 || n_spec > VKATTN__VK_MAX_SPEC)
+        return vkattn__error(ctx, VKATTN_ERROR_INTERNAL, "%s: shader %s given %u specialization constants", func,
+                             shader, n_spec);
+    size_t spec_bytes = n_spec * sizeof *spec;
     for (vkattn__vk_pipeline *p = vk->pipelines; p; p = p->next)
-        if (p->workgroup_size == workgroup_size && strcmp(p->shader, shader) == 0) {
+        if (p->n_spec == n_spec && memcmp(p->spec, spec, spec_bytes) == 0 && strcmp(p->shader, shader) == 0) {
             *out = p;
             return VKATTN_OK;
         }
     vkattn__vk_pipeline *p = calloc(1, sizeof *p);
     if (!p)
         return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
-    p->workgroup_size = workgroup_size;
+    memcpy(p->spec, spec, spec_bytes);
+    p->n_spec = n_spec;
     p->n_bindings = n_bindings;
     p->push_size = push_size;
     vkattn_result r = build(ctx, func, shader, p);
