@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <stdlib.h> /* TUNE */
 
 /* A push-constant struct mirrors its shader's block member by member (32-bit members at their std430 offsets), and
  * fits the 128 bytes every device offers. */
@@ -477,13 +476,13 @@ static uint64_t attention_passes(uint32_t head_dim, attention_shape s)
  * together; it gets at least a subgroup of rows, as narrower workgroups leave SIMD lanes idle anyway, and tiles that
  * take at most 8 staging passes (loops that llvmpipe unrolls escape its limit on loop iterations). Rows go up to what
  * the (batch, kv head) has (decode has few: on a GPU the spare invocations then take dims), and the key tile is the
- * longest, from 64 down to 4, that fits the shared memory. */
+ * longest, from 64 (CPU: 16, as attention.comp unrolls the tile's loop there) down to 4, that fits the shared memory. */
 static vkattn_result attention_shape_for(vkattn_context *ctx, const char *func, uint32_t head_dim, uint64_t rows,
                                          attention_shape *out)
 {
-    uint32_t wg = vkattn__vk_workgroup_size(ctx, getenv("TUNE_WG") ? (uint32_t)atoi(getenv("TUNE_WG")) : 128, 0); /* TUNE */
+    uint32_t wg = vkattn__vk_workgroup_size(ctx, 128, 0);
     bool cpu = ctx->info.type == VKATTN_DEVICE_CPU;
-    attention_shape s = {.t_d = pow2_at_least((head_dim + (cpu ? 127 : 7)) / (cpu ? 128 : 8)), .bk = 64};
+    attention_shape s = {.t_d = pow2_at_least((head_dim + (cpu ? 127 : 7)) / (cpu ? 128 : 8)), .bk = cpu ? 16 : 64};
     if (s.t_d > wg)
         s.t_d = pow2_at_least(wg + 1) / 2;
     s.bq = wg / s.t_d;
@@ -492,7 +491,6 @@ static vkattn_result attention_shape_for(vkattn_context *ctx, const char *func, 
         s.bq = pow2_at_least(want);
     while (!cpu && s.bq * s.t_d * 2 <= wg && s.t_d < head_dim)
         s.t_d *= 2;
-    if (getenv("TUNE_BK")) s.bk = (uint32_t)atoi(getenv("TUNE_BK")); /* TUNE */
     uint32_t limit = vkattn__vk(ctx)->limits.maxComputeSharedMemorySize;
     while (s.bk > 4 && (attention_shared(head_dim, s) > limit || (cpu && attention_passes(head_dim, s) > 8)))
         s.bk /= 2;
