@@ -173,7 +173,7 @@ float masked_score(Row row, uint j, float dot)
 // vec4s (contiguous reads). A fixed number of passes, so that the loop can unroll.
 void stage(uint k_base, uint v_base, uint j0, uint n_keys)
 {
-    [[unroll]] for (uint pass = 0; pass < STAGE_PASSES; pass++) {
+    for (uint pass = 0; pass < STAGE_PASSES; pass++) {
         uint e = pass * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
         uint c = e / ROW4;
         if (e < BK * ROW4) {
@@ -189,7 +189,7 @@ void stage(uint k_base, uint v_base, uint j0, uint n_keys)
 float key_dot(vec4 qv[DPT4], uint c, uint lane)
 {
     float d = 0.0;
-    [[unroll]] for (uint t = 0; t < DPT4; t++) {
+    for (uint t = 0; t < DPT4; t++) {
         d += dot(qv[t], s_k[c * ROW4 + t * T_D + lane]);
     }
     return d;
@@ -208,7 +208,7 @@ void rescale(inout State st, float m_new)
     float alpha = st.m == m_new ? 1.0 : exp(st.m - m_new);
     st.m = m_new;
     st.l *= alpha;
-    [[unroll]] for (uint t = 0; t < DPT4; t++) {
+    for (uint t = 0; t < DPT4; t++) {
         st.acc[t] *= alpha;
     }
 }
@@ -217,7 +217,7 @@ void rescale(inout State st, float m_new)
 void add_values(inout State st, vec4 w, uint c, uint lane)
 {
     st.l += w.x + w.y + w.z + w.w;
-    [[unroll]] for (uint t = 0; t < DPT4; t++) {
+    for (uint t = 0; t < DPT4; t++) {
         uint at = c * ROW4 + t * T_D + lane;
         st.acc[t] += w.x * s_v[at] + w.y * s_v[at + ROW4] + w.z * s_v[at + 2u * ROW4] + w.w * s_v[at + 3u * ROW4];
     }
@@ -226,9 +226,9 @@ void add_values(inout State st, vec4 w, uint c, uint lane)
 // T_D = 1: the staged tile into the state, four keys at a time.
 void tile_rowwise(inout State st, Row row, vec4 qv[DPT4], uint j0, uint n_keys)
 {
-    [[unroll]] for (uint c = 0; c < BK; c += 4u) {
+    for (uint c = 0; c < BK; c += 4u) {
         vec4 s;
-        [[unroll]] for (uint u = 0; u < 4u; u++) {
+        for (uint u = 0; u < 4u; u++) {
             s[u] = c + u < n_keys ? masked_score(row, j0 + c + u, key_dot(qv, c + u, 0u)) : NEG_INF;
         }
         rescale(st, max(st.m, max(max(s.x, s.y), max(s.z, s.w))));
