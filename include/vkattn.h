@@ -115,6 +115,10 @@ enum vkattn_context_flags {
     VKATTN_CONTEXT_FORCE_STAGING = 1u << 2,
     /* Ignore the environment variables VKATTN_DEVICE and VKATTN_VALIDATION. */
     VKATTN_CONTEXT_IGNORE_ENV = 1u << 3,
+    /* Use only the portable kernels, never a faster path that depends on an optional device feature (today: the
+     * subgroup-arithmetic kernel of vkattn_matmul for up to 8 rows of a). For comparing the paths, and as a way
+     * around a driver whose optional features misbehave. No effect on the CPU backend. */
+    VKATTN_CONTEXT_BASELINE_KERNELS = 1u << 4,
 };
 
 typedef struct vkattn_context_desc {

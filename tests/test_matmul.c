@@ -311,6 +311,68 @@ START_TEST(test_matmul_strided)
 }
 END_TEST
 
+/* ---- kernel paths ------------------------------------------------------------------------------------------------ */
+
+/* Decode-like shapes (at most 8 rows of a, b contiguous along k: K^T in Q K^T), which a device with subgroup
+ * arithmetic runs through matvec.comp, and their neighbours that stay on the tiled kernel (9 rows, b not
+ * k-contiguous). K below, at and far above a subgroup's lanes. */
+static const pe_layout bshd_decode = {{0, 2, 1, 3}, 2, 3};
+static const mm_case path_cases[] = {
+    {"decode Q K^T: [1,8,1,128] x [1,2,1500,128]^T, GQA 8/2", 4, 1, 8, 1, 128, 1500, 1, 2,
+     {.transpose_b = true, .scale = 0.088388f}, VKATTN_F32, VKATTN_F32, VKATTN_F32, NULL, NULL, NULL},
+    {"8 rows, K 4096, N 33, b^T", 4, 2, 2, 8, 4096, 33, 2, 2, {.transpose_b = true}, VKATTN_F32, VKATTN_F32,
+     VKATTN_F32, NULL, NULL, NULL},
+    {"3 rows, K 7 (fewer than a subgroup), N 5, b^T", 2, 1, 1, 3, 7, 5, 1, 1, {.transpose_b = true}, VKATTN_F32,
+     VKATTN_F32, VKATTN_F32, NULL, NULL, NULL},
+    {"1 x 1 x 1, b^T", 2, 1, 1, 1, 1, 1, 1, 1, {.transpose_b = true, .scale = -3.0f}, VKATTN_F32, VKATTN_F32,
+     VKATTN_F32, NULL, NULL, NULL},
+    {"MQA decode, f16 a and b, f32 c, K 256, N 300", 4, 2, 4, 1, 256, 300, 2, 1, {.transpose_b = true}, VKATTN_F16,
+     VKATTN_F16, VKATTN_F32, NULL, NULL, NULL},
+    {"decode, f32 a, f16 b and c, K 80, N 129", 4, 1, 4, 2, 80, 129, 1, 4, {.transpose_b = true}, VKATTN_F32,
+     VKATTN_F16, VKATTN_F16, NULL, NULL, NULL},
+    {"decode Q [B,S,H,D] view x K [B,S,KVH,D] view, c view", 4, 2, 4, 1, 96, 70, 2, 2,
+     {.transpose_b = true, .scale = 0.125f}, VKATTN_F32, VKATTN_F32, VKATTN_F32, &bshd_decode, &bshd_decode,
+     &bshd_decode},
+    {"9 rows (tiled kernel), K 64, N 40, b^T", 4, 1, 2, 9, 64, 40, 1, 2, {.transpose_b = true}, VKATTN_F32,
+     VKATTN_F32, VKATTN_F32, NULL, NULL, NULL},
+    {"1 row, b not transposed (tiled kernel), K 300, N 64", 4, 1, 2, 1, 300, 64, 1, 1, {.transpose_b = false},
+     VKATTN_F32, VKATTN_F32, VKATTN_F32, NULL, NULL, NULL},
+};
+
+/* Runs path_cases on a context with the given flags, logging at DEBUG, and returns whether a matvec pipeline was
+ * built (the debug log names every pipeline the context builds). */
+static bool path_family(int backend_index, uint32_t flags, const char *family)
+{
+    vkattn_context_desc desc = {.flags = flags, .log_level = VKATTN_LOG_DEBUG};
+    vkt_log_clear();
+    vkattn_context *ctx = vkt_context_desc(vkt_backend(backend_index), &desc);
+    if (!ctx)
+        return false;
+    mm_family(ctx, family, path_cases, PE_COUNT_OF(path_cases), 500u);
+    bool matvec = strstr(vkt_log_text(), "built pipeline matvec_") != NULL;
+    vkt_context_destroy(ctx);
+    return matvec;
+}
+
+/* The subgroup path where the device offers subgroup arithmetic, and the portable tiled kernel under
+ * VKATTN_CONTEXT_BASELINE_KERNELS, both against the reference on the same shapes. */
+START_TEST(test_matmul_paths)
+{
+    vkattn_backend b = vkt_backend(_i);
+    vkattn_context *probe = vkt_context(b);
+    if (!probe)
+        return;
+    vkattn_device_info info;
+    pe_expect(probe, vkattn_context_device_info(probe, &info), VKATTN_OK, "device info");
+    vkt_context_destroy(probe);
+    bool offered = b == VKATTN_BACKEND_VULKAN && info.subgroup_arithmetic && info.subgroup_size >= 4;
+    bool fast = path_family(_i, 0, offered ? "decode shapes, subgroup path" : "decode shapes, default kernels");
+    ck_assert_msg(fast == offered, "matvec pipeline built: %d, device offers subgroup arithmetic: %d", fast, offered);
+    bool baseline = path_family(_i, VKATTN_CONTEXT_BASELINE_KERNELS, "decode shapes, baseline kernels");
+    ck_assert_msg(!baseline, "VKATTN_CONTEXT_BASELINE_KERNELS still built a matvec pipeline");
+}
+END_TEST
+
 /* ---- command lists ----------------------------------------------------------------------------------------------- */
 
 /* One list: copy a (f32 -> f16), s = a b^T, o = s v. Each op reads what the one before wrote; o is checked against
@@ -459,6 +521,7 @@ static Suite *matmul_suite(void)
     tcase_add_loop_test(tc, test_matmul_broadcast, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_matmul_null_desc, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_matmul_strided, 0, VKT_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_matmul_paths, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_matmul_cmd, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_matmul_errors, 0, VKT_BACKEND_COUNT);
     suite_add_tcase(s, tc);

@@ -8,7 +8,7 @@
 
 #define KNOWN_CONTEXT_FLAGS                                                                               \
     ((uint32_t)(VKATTN_CONTEXT_VALIDATION | VKATTN_CONTEXT_NO_PIPELINE_CACHE | VKATTN_CONTEXT_FORCE_STAGING | \
-                VKATTN_CONTEXT_IGNORE_ENV))
+                VKATTN_CONTEXT_IGNORE_ENV | VKATTN_CONTEXT_BASELINE_KERNELS))
 
 static vkattn_result check_desc(vkattn_context *ctx, const vkattn_context_desc *d)
 {

@@ -413,10 +413,27 @@ static matmul_tile matmul_tile_for(const vkattn_context *ctx, uint32_t m, uint32
     return tiles[i];
 }
 
+/* matvec.comp, matmul's subgroup path: for at most MATVEC_MAX_M rows of a (its MAX_M), b contiguous along k, a device
+ * whose compute shaders have subgroup arithmetic, and no VKATTN_CONTEXT_BASELINE_KERNELS. The k loop runs
+ * K / subgroup size times per invocation; MATVEC_MAX_K keeps it far below llvmpipe's limit on loop iterations
+ * (see attention_max_keys). */
+enum { MATVEC_MAX_M = 8, MATVEC_MAX_K = 16384 };
+
+/* The workgroup size of matvec.comp for this matmul, 0 when it does not apply: 128 invocations (or one subgroup, if
+ * larger), so that every subgroup is full whatever size the driver runs, subgroup sizes being powers of two. */
+static uint32_t matvec_workgroup(const vkattn_context *ctx, const vkattn__tensor *b, const vkattn__tensor *c)
+{
+    uint32_t sg = ctx->info.subgroup_size;
+    if ((ctx->desc.flags & VKATTN_CONTEXT_BASELINE_KERNELS) || !ctx->info.subgroup_arithmetic || sg < 4 ||
+        (sg & (sg - 1)) != 0 || c->shape[2] > MATVEC_MAX_M || b->strides[2] != 1 || b->shape[2] > MATVEC_MAX_K)
+        return 0;
+    uint32_t wg = vkattn__vk_workgroup_size(ctx, sg > 128 ? sg : 128, 0);
+    return wg % sg == 0 ? wg : 0;
+}
+
 static vkattn_result record_matmul(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
 {
     const vkattn__tensor *a = &op->inputs[0], *b = &op->inputs[1], *c = &op->outputs[0];
-    matmul_tile t = matmul_tile_for(ctx, (uint32_t)c->shape[2], (uint32_t)c->shape[3]);
     matmul_push pc = {
         .batch = (uint32_t)c->shape[0],
         .heads = (uint32_t)c->shape[1],
@@ -426,15 +443,28 @@ static vkattn_result record_matmul(vkattn_context *ctx, vkattn_cmd *cmd, const c
         .group = op->desc.matmul.group,
         .scale = op->desc.matmul.scale,
     };
-    uint64_t tiles = (uint64_t)pc.batch * pc.heads * ((pc.m + t.tm - 1) / t.tm) * ((pc.n + t.tn - 1) / t.tn);
     char shader[32];
-    snprintf(shader, sizeof shader, "matmul_%s_%s_%s", vkattn_dtype_name(a->dtype), vkattn_dtype_name(b->dtype),
-             vkattn_dtype_name(c->dtype));
-    vkattn__vk_dispatch d = grid_dispatch(shader, (t.tm / t.rm) * (t.tn / t.rn), &pc, sizeof pc,
-                                          offsetof(matmul_push, grid), 1, tiles);
-    const uint32_t spec[] = {t.tm, t.tn, t.tk, t.rm, t.rn};
-    memcpy(d.spec, spec, sizeof spec);
-    d.n_spec = VKATTN__ARRAY_LEN(spec);
+    vkattn__vk_dispatch d;
+    uint32_t wg = matvec_workgroup(ctx, b, c);
+    if (wg) {
+        uint32_t cols = wg / ctx->info.subgroup_size * 4; /* 4 columns per subgroup of the reported size */
+        uint64_t groups = (uint64_t)pc.batch * pc.heads * ((pc.n + cols - 1) / cols);
+        snprintf(shader, sizeof shader, "matvec_%s_%s_%s", vkattn_dtype_name(a->dtype), vkattn_dtype_name(b->dtype),
+                 vkattn_dtype_name(c->dtype));
+        d = grid_dispatch(shader, wg, &pc, sizeof pc, offsetof(matmul_push, grid), 1, groups);
+        d.spec[0] = cols;
+        d.n_spec = 1;
+    } else {
+        matmul_tile t = matmul_tile_for(ctx, pc.m, pc.n);
+        uint64_t tiles = (uint64_t)pc.batch * pc.heads * ((pc.m + t.tm - 1) / t.tm) * ((pc.n + t.tn - 1) / t.tn);
+        snprintf(shader, sizeof shader, "matmul_%s_%s_%s", vkattn_dtype_name(a->dtype), vkattn_dtype_name(b->dtype),
+                 vkattn_dtype_name(c->dtype));
+        d = grid_dispatch(shader, (t.tm / t.rm) * (t.tn / t.rn), &pc, sizeof pc, offsetof(matmul_push, grid), 1,
+                          tiles);
+        const uint32_t spec[] = {t.tm, t.tn, t.tk, t.rm, t.rn};
+        memcpy(d.spec, spec, sizeof spec);
+        d.n_spec = VKATTN__ARRAY_LEN(spec);
+    }
     op_tensor ts[3] = {
         {a, "a", false, &pc.a_offset, pc.a_stride},
         {b, "b", false, &pc.b_offset, pc.b_stride},
