@@ -1,9 +1,13 @@
 /*
- * cpu_attention.c - reference attention, float64, one query row at a time (memory stays O(head_dim)):
+ * cpu_attention.c - reference attention, float64, one query row at a time:
  *   v_j = scale * q . k_j, masked as vkattn__cpu_masked;  out = sum_j softmax(v)_j v_j.
- * Scores are recomputed in each pass instead of stored, so no [q_len, kv_len] buffer is ever made.
+ * The row's kv_len scores are computed once into a buffer that every row reuses, so memory stays linear in the
+ * sequence (no [q_len, kv_len] buffer). Should that buffer not be had, the scores are recomputed in each of the
+ * three passes (maximum, sum, weights) instead.
  */
 #include "cpu/cpu_internal.h"
+
+#include <stdlib.h>
 
 /* The front end keeps head_dim of the fused op within this. */
 #define MAX_HEAD_DIM 256
@@ -11,6 +15,7 @@
 typedef struct query {
     const vkattn__op *op;
     int64_t b, i, h, kvh;
+    double *scores; /* [kv_len] of this row, or NULL: compute each on demand */
 } query;
 
 static int64_t at(const vkattn__tensor *t, int64_t i0, int64_t i1, int64_t i2, int64_t i3)
@@ -18,9 +23,8 @@ static int64_t at(const vkattn__tensor *t, int64_t i0, int64_t i1, int64_t i2, i
     return t->offset + i0 * t->strides[0] + i1 * t->strides[1] + i2 * t->strides[2] + i3 * t->strides[3];
 }
 
-static double score(const void *c, int64_t j)
+static double compute_score(const query *qr, int64_t j)
 {
-    const query *qr = c;
     const vkattn__op *op = qr->op;
     const vkattn__tensor *q = &op->inputs[0], *k = &op->inputs[1];
     const vkattn__attention_params *p = &op->desc.attention;
@@ -30,11 +34,20 @@ static double score(const void *c, int64_t j)
     return vkattn__cpu_masked(&p->mask, &op->inputs[3], &op->inputs[4], qr->b, qr->h, qr->i, j, p->scale * dot);
 }
 
+static double score(const void *c, int64_t j)
+{
+    const query *qr = c;
+    return qr->scores ? qr->scores[j] : compute_score(qr, j);
+}
+
 static void attend(const query *qr)
 {
     const vkattn__tensor *v = &qr->op->inputs[2], *out = &qr->op->outputs[0];
     int64_t n = v->shape[1], dims = v->shape[3];
     double acc[MAX_HEAD_DIM] = {0};
+    if (qr->scores)
+        for (int64_t j = 0; j < n; j++)
+            qr->scores[j] = compute_score(qr, j);
     vkattn__cpu_row_stats st = vkattn__cpu_row_stats_of(score, qr, n);
     for (int64_t j = 0; j < n; j++) {
         double w = vkattn__cpu_row_weight(&st, score(qr, j));
@@ -50,10 +63,12 @@ static void attend(const query *qr)
 void vkattn__cpu_attention(const vkattn__op *op)
 {
     const vkattn__tensor *q = &op->inputs[0];
+    double *scores = malloc((size_t)op->inputs[1].shape[1] * sizeof *scores + 1);
     for (int64_t b = 0; b < q->shape[0]; b++)
         for (int64_t i = 0; i < q->shape[1]; i++)
             for (int64_t h = 0; h < q->shape[2]; h++) {
-                query qr = {op, b, i, h, h / op->desc.attention.group};
+                query qr = {op, b, i, h, h / op->desc.attention.group, scores};
                 attend(&qr);
             }
+    free(scores);
 }
