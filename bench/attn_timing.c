@@ -5,6 +5,8 @@
  * warm-up. Uses only the public header.
  *
  *   build/attn_timing [--backend cpu|vulkan] [--seq N] [--heads H] [--kv-heads H] [--head-dim D] [--reps R] [--f16]
+ *                     [--baseline-kernels]
+ * --baseline-kernels: VKATTN_CONTEXT_BASELINE_KERNELS (the portable kernels only, for comparing the paths).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@ typedef struct shape {
     int reps;
     vkattn_dtype dtype;
     vkattn_backend backend;
+    uint32_t flags; /* vkattn_context_flags */
 } shape;
 
 static int fail(vkattn_context *ctx, const char *what, vkattn_result r)
@@ -81,6 +84,7 @@ static bool parse(int argc, char **argv, shape *s)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--f16")) { s->dtype = VKATTN_F16; continue; }
+        if (!strcmp(a, "--baseline-kernels")) { s->flags |= VKATTN_CONTEXT_BASELINE_KERNELS; continue; }
         if (!v) return false;
         i++;
         if (!strcmp(a, "--backend")) s->backend = !strcmp(v, "cpu") ? VKATTN_BACKEND_CPU : VKATTN_BACKEND_VULKAN;
@@ -99,19 +103,20 @@ int main(int argc, char **argv)
     shape s = {.seq = 2048, .heads = 8, .kv_heads = 8, .head_dim = 64, .reps = 3, .backend = VKATTN_BACKEND_AUTO};
     if (!parse(argc, argv, &s)) {
         fprintf(stderr, "usage: attn_timing [--backend cpu|vulkan] [--seq N] [--heads H] [--kv-heads H] "
-                        "[--head-dim D] [--reps R] [--f16]\n");
+                        "[--head-dim D] [--reps R] [--f16] [--baseline-kernels]\n");
         return 2;
     }
-    vkattn_context_desc cd = {.backend = s.backend};
+    vkattn_context_desc cd = {.backend = s.backend, .flags = s.flags};
     vkattn_context *ctx = NULL;
     vkattn_result r = vkattn_context_create(&cd, &ctx);
     if (r != VKATTN_OK)
         return fail(NULL, "context", r);
     vkattn_device_info info;
     vkattn_context_device_info(ctx, &info);
-    printf("device: %s (%s backend); heads %lld/%lld, head_dim %lld, %s, causal, median of %d\n", info.name,
-           info.backend == VKATTN_BACKEND_CPU ? "cpu" : "vulkan", (long long)s.heads, (long long)s.kv_heads,
-           (long long)s.head_dim, vkattn_dtype_name(s.dtype), s.reps);
+    printf("device: %s (%s backend%s); heads %lld/%lld, head_dim %lld, %s, causal, median of %d\n", info.name,
+           info.backend == VKATTN_BACKEND_CPU ? "cpu" : "vulkan",
+           (s.flags & VKATTN_CONTEXT_BASELINE_KERNELS) ? ", baseline kernels" : "", (long long)s.heads,
+           (long long)s.kv_heads, (long long)s.head_dim, vkattn_dtype_name(s.dtype), s.reps);
     const struct { const char *name; int64_t q_len; } cases[] = {{"prefill", s.seq}, {"decode", 1}};
     int status = 0;
     for (size_t c = 0; c < 2 && !status; c++) {

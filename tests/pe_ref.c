@@ -297,3 +297,115 @@ void pe_report(vkattn_context *ctx, const char *suite, const char *what, double 
     fflush(stdout);
     ck_assert_msg(err <= tol, "%s [%s] %s: max error %.3g > %.3g", suite, backend, what, err, tol);
 }
+
+/* ---- RoPE frequencies (float64, from Hugging Face modeling_rope_utils.py) ------------------------------------------ */
+
+/* HF _compute_default_rope_parameters: inv_freq[k] = 1 / base^(2k / dim), k = 0 .. dim/2 - 1. */
+static void default_ladder(double base, uint32_t dim, double *ladder)
+{
+    for (uint32_t k = 0; k < dim / 2; k++)
+        ladder[k] = 1.0 / pow(base, (2.0 * k) / dim);
+}
+
+/* HF get_mscale (YaRN paper sqrt(1/t) fit, DeepSeek-V2's mscale argument). */
+static double get_mscale(double scale, double mscale)
+{
+    return scale <= 1.0 ? 1.0 : 0.1 * mscale * log(scale) + 1.0;
+}
+
+/* HF find_correction_dim: the dim whose wavelength turns `rotations` times over max_pos positions. */
+static double correction_dim(double rotations, uint32_t dim, double base, double max_pos)
+{
+    return dim * log(max_pos / (rotations * 2.0 * PE_PI)) / (2.0 * log(base));
+}
+
+/* HF _compute_yarn_parameters: find_correction_range (floor/ceil unless truncate is false, clamped to
+ * [0, dim - 1]), linear_ramp_factor (max += 0.001 when min == max), then
+ * inv_freq = interpolation * (1 - extrapolation_factor) + extrapolation * extrapolation_factor. */
+static double yarn_ladder(const vkattn_rope_desc *d, double base, uint32_t dim, double *ladder)
+{
+    double s = d->factor;
+    double beta_fast = d->beta_fast != 0.0 ? d->beta_fast : 32.0;
+    double beta_slow = d->beta_slow != 0.0 ? d->beta_slow : 1.0;
+    double low = correction_dim(beta_fast, dim, base, d->orig_ctx);
+    double high = correction_dim(beta_slow, dim, base, d->orig_ctx);
+    if (!(d->flags & VKATTN_ROPE_YARN_NO_TRUNCATE)) {
+        low = floor(low);
+        high = ceil(high);
+    }
+    low = fmax(low, 0.0);
+    high = fmin(high, dim - 1.0);
+    if (low == high)
+        high += 0.001;
+    default_ladder(base, dim, ladder);
+    for (uint32_t k = 0; k < dim / 2; k++) {
+        double ramp = fmin(fmax((k - low) / (high - low), 0.0), 1.0);
+        double extrapolation_factor = 1.0 - ramp;
+        ladder[k] = ladder[k] / s * (1.0 - extrapolation_factor) + ladder[k] * extrapolation_factor;
+    }
+    if (d->yarn_mscale != 0.0 && d->yarn_mscale_all_dim != 0.0)
+        return get_mscale(s, d->yarn_mscale) / get_mscale(s, d->yarn_mscale_all_dim);
+    return get_mscale(s, 1.0);
+}
+
+/* HF _compute_longrope_parameters: inv_freq = 1 / (ext_factors * base^(2k/dim)), long factors when the context
+ * exceeds original_max_position_embeddings; attention factor sqrt(1 + ln(s) / ln(L)), 1 for s <= 1. */
+static double longrope_ladder(const vkattn_rope_desc *d, double base, uint32_t dim, double ctx_len, double *ladder)
+{
+    const float *ext = ctx_len > d->orig_ctx ? d->long_factor : d->short_factor;
+    for (uint32_t k = 0; k < dim / 2; k++)
+        ladder[k] = 1.0 / ((double)ext[k] * pow(base, (2.0 * k) / dim));
+    return d->factor <= 1.0 ? 1.0 : sqrt(1.0 + log(d->factor) / log((double)d->orig_ctx));
+}
+
+/* HF _compute_llama3_parameters: wavelengths above L / low_freq_factor are divided by the factor, those below
+ * L / high_freq_factor kept, those between interpolated by smooth = (L / wavelen - low) / (high - low). */
+static void llama3_ladder(const vkattn_rope_desc *d, double base, uint32_t dim, double *ladder)
+{
+    double s = d->factor, old_ctx = d->orig_ctx;
+    double low = d->low_freq_factor != 0.0 ? d->low_freq_factor : 1.0;
+    double high = d->high_freq_factor != 0.0 ? d->high_freq_factor : 4.0;
+    default_ladder(base, dim, ladder);
+    for (uint32_t k = 0; k < dim / 2; k++) {
+        double wavelen = 2.0 * PE_PI / ladder[k];
+        if (wavelen > old_ctx / low) {
+            ladder[k] /= s;
+        } else if (!(wavelen < old_ctx / high)) {
+            double smooth = (old_ctx / wavelen - low) / (high - low);
+            ladder[k] = (1.0 - smooth) * ladder[k] / s + smooth * ladder[k];
+        }
+    }
+}
+
+/* The ladder of `dim` (rot_dims, or rot_dims/2 for 2D axial) under the desc's scaling, for context length
+ * ctx_len; returns the scaling's default attention factor. */
+double pe_rope_ladder(const vkattn_rope_desc *d, double base, uint32_t dim, double ctx_len, double *ladder)
+{
+    double s = d->factor, max_pos = d->orig_ctx;
+    switch (d->scaling) {
+    case VKATTN_ROPE_SCALING_NONE:
+        default_ladder(base, dim, ladder);
+        return 1.0;
+    case VKATTN_ROPE_SCALING_LINEAR: /* HF _compute_linear_scaling_rope_parameters: inv_freq /= factor */
+        default_ladder(base, dim, ladder);
+        for (uint32_t k = 0; k < dim / 2; k++)
+            ladder[k] /= s;
+        return 1.0;
+    case VKATTN_ROPE_SCALING_NTK: /* HF _compute_ntk_parameters: base * factor^(dim / (dim - 2)) */
+        default_ladder(base * pow(s, dim / (dim - 2.0)), dim, ladder);
+        return 1.0;
+    case VKATTN_ROPE_SCALING_DYNAMIC: /* HF _compute_dynamic_ntk_parameters, seq_len = max(c, L) */
+        default_ladder(base * pow(s * fmax(ctx_len, max_pos) / max_pos - (s - 1.0), dim / (dim - 2.0)), dim,
+                       ladder);
+        return 1.0;
+    case VKATTN_ROPE_SCALING_YARN:
+        return yarn_ladder(d, base, dim, ladder);
+    case VKATTN_ROPE_SCALING_LONGROPE:
+        return longrope_ladder(d, base, dim, ctx_len, ladder);
+    case VKATTN_ROPE_SCALING_LLAMA3:
+        llama3_ladder(d, base, dim, ladder);
+        return 1.0;
+    }
+    ck_abort_msg("unknown scaling %d", (int)d->scaling);
+    return 0.0;
+}

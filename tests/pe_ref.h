@@ -29,6 +29,14 @@ void pe_cos_sin(int64_t p, double theta, double *c, double *s);
 /* a - b wrapped to [-pi, pi]: the difference of two angles. */
 double pe_angle_diff(double a, double b);
 
+#define PE_PI 3.14159265358979323846
+/* The RoPE frequency ladder theta_k, k < dim / 2, of `dim` rotating dims (rot_dims, or rot_dims / 2 for 2D axial)
+ * under d's scaling, written from HF modeling_rope_utils.py (_compute_default_, _linear_scaling_, _ntk_,
+ * _dynamic_ntk_, _yarn_, _longrope_, _llama3_parameters) for context length ctx_len (DYNAMIC, LONGROPE); returns the
+ * scaling's default attention factor (YaRN get_mscale, LongRoPE sqrt(1 + ln s / ln L), else 1). freq_factors and
+ * attn_factor are the caller's to apply. */
+double pe_rope_ladder(const vkattn_rope_desc *d, double base, uint32_t dim, double ctx_len, double *ladder);
+
 /* Where a test tensor's elements live. NULL layout = a contiguous tensor of its own. Otherwise a view of a 1-d base
  * tensor: the logical dims are stored in the order perm (perm[0] outermost), each innermost storage row is
  * followed by `pad` unused elements, and the view starts `offset` elements into the base. */

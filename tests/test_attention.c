@@ -2,8 +2,8 @@
  * test_attention.c - vkattn_attention against a float64 reference written here from vkattn.h:
  *     out[b, i, h] = sum_j p_j v[b, j, h / (heads / kv_heads)],  p = softmax_j(scale q_i . k_j + bias + mask)
  * with q and k rotated by RoPE at q_offset + i and j (the RoFormer rotation, Su et al. 2021, arXiv:2104.09864, on
- * NEOX or GPTJ pairs, with the frequency ladder base^(-2i/d) and the linear, NTK and dynamic-NTK scalings of
- * Hugging Face's modeling_rope_utils.py), or the ALiBi bias, causal and sliding-window masking and an additive mask
+ * NEOX or GPTJ pairs, with the frequency ladder base^(-2i/d) and every scaling of Hugging Face's
+ * modeling_rope_utils.py as pe_ref.c writes it), or the ALiBi bias, causal and sliding-window masking and an additive mask
  * as attn_ref.c evaluates them for the softmax. Covers prefill and decode (q_len 1 after a cache of up to 16383),
  * MHA, GQA 8/2 and MQA 8/1, every PE, head_dim 32 to 256 (and 320 unfused), kv_len 1 to 16384, fully masked rows,
  * f16, the fused path against the unfused one, strided views, command lists, a memory check that the fused kernel
@@ -71,32 +71,27 @@ static double rope_ctx_len(const attn_case *c)
     return fmax((double)c->kv_len, (double)c->desc.q_offset + (double)c->q_len);
 }
 
-/* theta_i = base^(-2i/d), d = rot_dims, with HF's scalings: linear theta_i / s; NTK base s^(d/(d-2)); dynamic NTK
- * base (s c'/L - (s - 1))^(d/(d-2)) with c' = max(c, L). Their attention factor is 1. */
-static void rope_thetas(const vkattn_rope_desc *d, uint32_t rot, double ctx_len, double *theta)
+/* theta_i of the desc's scaling (pe_rope_ladder, from HF modeling_rope_utils.py) divided by freq_factors[i]; returns
+ * the attention factor m that multiplies cos and sin (attn_factor, else the scaling's default). */
+static double rope_thetas(const vkattn_rope_desc *d, uint32_t rot, double ctx_len, double *theta)
 {
-    ck_assert_msg(d->attn_factor == 0.0 && d->freq_factors == NULL && d->axes == VKATTN_ROPE_AXES_1D &&
-                      d->scaling <= VKATTN_ROPE_SCALING_DYNAMIC,
-                  "the reference covers 1D RoPE descs with no, linear, NTK or dynamic scaling");
-    double base = d->base == 0.0 ? 10000.0 : d->base, s = d->factor, power = (double)rot / (rot - 2.0);
-    if (d->scaling == VKATTN_ROPE_SCALING_NTK)
-        base *= pow(s, power);
-    if (d->scaling == VKATTN_ROPE_SCALING_DYNAMIC)
-        base *= pow(s * fmax(ctx_len, d->orig_ctx) / d->orig_ctx - (s - 1.0), power);
-    for (uint32_t i = 0; i < rot / 2; i++)
-        theta[i] = pow(base, -2.0 * i / rot) / (d->scaling == VKATTN_ROPE_SCALING_LINEAR ? s : 1.0);
+    ck_assert_msg(d->axes == VKATTN_ROPE_AXES_1D, "the reference covers 1D RoPE");
+    double m = pe_rope_ladder(d, d->base == 0.0 ? 10000.0 : d->base, rot, ctx_len, theta);
+    for (uint32_t i = 0; d->freq_factors && i < rot / 2; i++)
+        theta[i] /= d->freq_factors[i];
+    return d->attn_factor != 0.0 ? d->attn_factor : m;
 }
 
 /* Rotates pair i = (a, b) of x by pos * theta_i: NEOX pairs (i, i + rot/2), GPTJ pairs (2i, 2i + 1). */
-static void rope_rotate(vkattn_rope_mode mode, uint32_t rot, const double *theta, int64_t pos, double *x)
+static void rope_rotate(vkattn_rope_mode mode, uint32_t rot, const double *theta, double m, int64_t pos, double *x)
 {
     for (uint32_t i = 0; i < rot / 2; i++) {
         uint32_t a = mode == VKATTN_ROPE_GPTJ ? 2 * i : i, b = mode == VKATTN_ROPE_GPTJ ? 2 * i + 1 : i + rot / 2;
         double cs, sn;
         pe_cos_sin(pos, theta[i], &cs, &sn);
         double xa = x[a], xb = x[b];
-        x[a] = xa * cs - xb * sn;
-        x[b] = xb * cs + xa * sn;
+        x[a] = m * (xa * cs - xb * sn);
+        x[b] = m * (xb * cs + xa * sn);
     }
 }
 
@@ -112,9 +107,9 @@ static double *positioned(const attn_case *c, const float *x, int64_t seq, int64
     vkattn_rope_desc d = rope_of(c);
     uint32_t rot = d.rot_dims ? d.rot_dims : (uint32_t)dim;
     double theta[MAX_HEAD_DIM / 2];
-    rope_thetas(&d, rot, rope_ctx_len(c), theta);
+    double m = rope_thetas(&d, rot, rope_ctx_len(c), theta);
     for (size_t row = 0; row < n / dim; row++)
-        rope_rotate(d.mode, rot, theta, first_pos + (int64_t)(row / (size_t)heads) % seq, out + row * dim);
+        rope_rotate(d.mode, rot, theta, m, first_pos + (int64_t)(row / (size_t)heads) % seq, out + row * dim);
     return out;
 }
 
@@ -442,6 +437,22 @@ static const vkattn_rope_desc rope_gptj_partial = {.mode = VKATTN_ROPE_GPTJ, .ro
 static const vkattn_rope_desc rope_linear = {.scaling = VKATTN_ROPE_SCALING_LINEAR, .factor = 4.0};
 static const vkattn_rope_desc rope_ntk = {.scaling = VKATTN_ROPE_SCALING_NTK, .factor = 2.0, .base = 1000000.0};
 static const vkattn_rope_desc rope_dynamic = {.scaling = VKATTN_ROPE_SCALING_DYNAMIC, .factor = 2.0, .orig_ctx = 64};
+static const vkattn_rope_desc rope_yarn = {.scaling = VKATTN_ROPE_SCALING_YARN, .factor = 4.0, .orig_ctx = 32};
+static const vkattn_rope_desc rope_llama3 = {.scaling = VKATTN_ROPE_SCALING_LLAMA3, .factor = 8.0, .orig_ctx = 32,
+                                             .base = 500000.0};
+/* 32 pairs of head_dim 64: short factors near 1, long factors rising to 8 (Phi-3 style). */
+static const float longrope_short[32] = {1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f,
+                                         1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.1f, 1.1f, 1.1f, 1.2f, 1.2f, 1.3f,
+                                         1.3f, 1.4f, 1.5f, 1.6f, 1.7f, 1.8f, 1.9f, 2.0f, 2.0f, 2.0f};
+static const float longrope_long[32] = {1.0f, 1.0f, 1.1f, 1.2f, 1.3f, 1.5f, 1.7f, 2.0f, 2.3f, 2.6f, 3.0f,
+                                        3.4f, 3.8f, 4.2f, 4.6f, 5.0f, 5.4f, 5.8f, 6.1f, 6.4f, 6.7f, 7.0f,
+                                        7.2f, 7.4f, 7.6f, 7.7f, 7.8f, 7.9f, 8.0f, 8.0f, 8.0f, 8.0f};
+/* kv_len 120 > orig_ctx 64: the long factors. */
+static const vkattn_rope_desc rope_longrope = {.scaling = VKATTN_ROPE_SCALING_LONGROPE, .factor = 4.0,
+                                               .orig_ctx = 64, .short_factor = longrope_short,
+                                               .long_factor = longrope_long, .factor_count = 32};
+static const vkattn_rope_desc rope_freq_factors = {.freq_factors = longrope_short, .factor_count = 32,
+                                                   .attn_factor = 0.75};
 static const float caller_slopes12[12] = {0.5f, 0.25f, 0.0f, 1.0f, 0.125f, 0.0625f,
                                           0.75f, 0.3f, 2.0f, 0.01f, 0.2f, 0.4f};
 static const vkattn_alibi_desc alibi_bias4 = {.max_bias = 4.0f};
@@ -462,6 +473,10 @@ static const attn_case pe_cases[] = {
     PE_CASE("RoPE NTK scaling 2, base 1e6", 16, 120, F32, .pe = VKATTN_PE_ROPE, .rope = &rope_ntk),
     PE_CASE("RoPE dynamic NTK (c = kv_len 120 > orig_ctx 64)", 16, 120, F32, .pe = VKATTN_PE_ROPE,
             .rope = &rope_dynamic),
+    PE_CASE("RoPE YaRN factor 4, orig_ctx 32", 16, 120, F32, .pe = VKATTN_PE_ROPE, .rope = &rope_yarn),
+    PE_CASE("RoPE llama3 factor 8, orig_ctx 32, base 5e5", 16, 120, F32, .pe = VKATTN_PE_ROPE, .rope = &rope_llama3),
+    PE_CASE("RoPE LongRoPE (long factors), factor 4", 16, 120, F32, .pe = VKATTN_PE_ROPE, .rope = &rope_longrope),
+    PE_CASE("RoPE freq_factors, attn_factor 0.75", 16, 120, F32, .pe = VKATTN_PE_ROPE, .rope = &rope_freq_factors),
     PE_CASE("RoPE decode after 4095", 1, 4096, F32, .pe = VKATTN_PE_ROPE),
     PE_CASE("RoPE f16", 16, 120, F16, .pe = VKATTN_PE_ROPE),
     PE_CASE("ALiBi (paper slopes, 12 heads)", 16, 120, F32, .pe = VKATTN_PE_ALIBI),
