@@ -52,3 +52,10 @@ foreach(test_src IN LISTS VKATTN_TEST_SOURCES)
       TIMEOUT 600 LABELS valgrind ENVIRONMENT "VKATTN_TEST_BACKENDS=cpu;CK_FORK=no")
   endif()
 endforeach()
+
+# The fused attention kernel blocks its work one way for CPU devices (lavapipe) and another for GPUs (a row's dot
+# products shared by several invocations through shared memory). VKATTN_TEST_GPU_BLOCKING=1 makes lavapipe take the
+# GPU blocking, so that path is verified here too.
+add_test(NAME test_attention_gpu_blocking COMMAND test_attention)
+set_tests_properties(test_attention_gpu_blocking PROPERTIES
+  TIMEOUT 600 ENVIRONMENT "VKATTN_TEST_GPU_BLOCKING=1;VKATTN_TEST_BACKENDS=vulkan")

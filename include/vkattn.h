@@ -113,7 +113,9 @@ enum vkattn_context_flags {
     /* Use device-local memory with staging copies even on unified-memory devices (for testing the discrete-GPU
      * path on integrated and CPU devices). */
     VKATTN_CONTEXT_FORCE_STAGING = 1u << 2,
-    /* Ignore the environment variables VKATTN_DEVICE and VKATTN_VALIDATION. */
+    /* Ignore the environment variables VKATTN_DEVICE, VKATTN_VALIDATION and VKATTN_TEST_GPU_BLOCKING (=1: for
+     * testing, a CPU Vulkan device such as lavapipe runs the fused attention kernel with the work split it uses on
+     * GPUs). */
     VKATTN_CONTEXT_IGNORE_ENV = 1u << 3,
     /* Use only the portable kernels, never a faster path that depends on an optional device feature (today: the
      * subgroup-arithmetic kernel of vkattn_matmul for up to 8 rows of a). For comparing the paths, and as a way

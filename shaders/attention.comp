@@ -16,11 +16,11 @@
 //     every row of a SIMD group reads the same staged key.
 //   T_D > 1 (GPUs): the partial dot products meet in shared memory, where invocation `lane` of the row sums those of
 //     keys lane, lane + T_D, ... and weighs them against the tile's maximum; then every invocation adds the tile.
-// The host picks BQ, BK and T_D from the device limits. The short loops of fixed length (a row's vec4s, the staging
-// passes, the groups of four keys of a T_D = 1 tile) are marked [[unroll]]: unrolled, the staged keys' addresses are
-// constants, which a SIMD driver (llvmpipe) can load once per SIMD group instead of once per lane, and llvmpipe (Mesa 22) ends an
-// invocation's loops after 65535 iterations in all, silently; the host still keeps the staging passes few and the
-// keys per workgroup bounded on CPU devices, in case a driver does not unroll.
+// The host picks BQ, BK and T_D from the device limits. No loop is marked [[unroll]]: on lavapipe, unrolling the
+// loops over a row's vec4s and a tile's keys made each pipeline take many seconds to compile (a cold test_attention
+// went from 2 to 9 minutes) for no measured gain. llvmpipe (Mesa 22) ends an invocation's loops after 65535
+// iterations in all, silently, so the host keeps the staging passes few and bounds the keys per workgroup on CPU
+// devices (splitting the keys as for decode; vk_ops.c attention_max_keys).
 //
 // Decode split (SPLIT): workgroup `split` takes only keys [split * split_len, (split + 1) * split_len) and writes its
 // unnormalised partial (acc[HEAD_DIM], m, l) to the scratch; attention_combine.comp merges the splits.

@@ -40,7 +40,7 @@ const uint WY = TM / RM;
 
 layout(set = 0, binding = 0) readonly buffer ABuf { A_T a[]; };
 layout(set = 0, binding = 1) readonly buffer BBuf { B_T b[]; };
-layout(set = 0, binding = 2) writeonly buffer CBuf { C_T c[]; };
+layout(set = 0, binding = 2) buffer CBuf { C_T c[]; }; // read too when accumulating
 
 layout(push_constant) uniform Params {
     uvec4 a_stride;
@@ -58,6 +58,7 @@ layout(push_constant) uniform Params {
     uint groups_x;
     uint tile_base;
     float scale;
+    uint accumulate; // 1: c += scale a b (a later slice of K on CPU devices, see vk_ops.c); 0: c = scale a b
 } pc;
 
 shared float s_a[TK * TM]; // [k][m]
@@ -144,7 +145,9 @@ void main()
         for (uint v = 0; v < RN; v++) {
             uint n = n0 + tx + v * WX;
             if (m < pc.M && n < pc.N) {
-                c[c_base + m * pc.c_stride.z + n * pc.c_stride.w] = C_T(pc.scale * acc[u * RN + v]);
+                uint at = c_base + m * pc.c_stride.z + n * pc.c_stride.w;
+                float value = pc.scale * acc[u * RN + v];
+                c[at] = C_T(pc.accumulate != 0u ? float(c[at]) + value : value);
             }
         }
     }

@@ -55,6 +55,7 @@ layout(push_constant) uniform Params {
     uint groups_x;
     uint tile_base; // first workgroup of this dispatch
     float scale;
+    uint accumulate; // matmul.comp's; always 0 here
 } pc;
 
 void main()

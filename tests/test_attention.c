@@ -396,6 +396,14 @@ static const attn_case decode_cases[] = {
      .dtype = VKATTN_F32, .desc = {.causal = true, .q_offset = 699, .window = 300}},
     {.name = "decode q_len 4 (speculative), kv_len 1500", .batch = 1, .q_len = 4, .kv_len = 1500, GQA,
      .dtype = VKATTN_F32, .desc = {.causal = true, .q_offset = 1496}},
+    /* Many keys per row at the widest head dims: each workgroup's loops stay within llvmpipe's limit on loop
+     * iterations only through the key split (vk_ops.c attention_max_keys); a silent early exit would show here. */
+    {.name = "decode head_dim 256, kv_len 16384, GQA 8/2", .batch = 1, .q_len = 1, .heads = 8, .kv_len = 16384,
+     .kv_heads = 2, .head_dim = 256, .dtype = VKATTN_F32, .desc = {.causal = true, .q_offset = 16383}},
+    {.name = "16 queries, head_dim 128, kv_len 12000, MQA 8/1, not causal", .batch = 1, .q_len = 16, .heads = 8,
+     .kv_len = 12000, .kv_heads = 1, .head_dim = 128, .dtype = VKATTN_F32},
+    {.name = "8 queries, head_dim 80, f16, kv_len 9000, not causal", .batch = 1, .q_len = 8, .heads = 4,
+     .kv_len = 9000, .kv_heads = 4, .head_dim = 80, .dtype = VKATTN_F16},
 };
 
 START_TEST(test_attention_decode)

@@ -373,6 +373,74 @@ START_TEST(test_matmul_paths)
 }
 END_TEST
 
+/* ---- long K ------------------------------------------------------------------------------------------------------ */
+
+/* K far past what one dispatch of a CPU Vulkan device (lavapipe) may loop over: the backend sums slices of K into c
+ * there. f32 sums of 40000 products stay within the tolerance of the error metric above (about sqrt(K) 2^-24). */
+static const mm_case long_k_cases[] = {
+    {"K 40000: [2,40000] x [40000,5]", 2, 1, 1, 2, 40000, 5, 1, 1, {.scale = 0.5f},
+     VKATTN_F32, VKATTN_F32, VKATTN_F32, NULL, NULL, NULL},
+    {"K 70001, 17 x 33, GQA 4/2 (P V over a long cache)", 4, 1, 4, 17, 70001, 33, 1, 2, {.transpose_b = false},
+     VKATTN_F32, VKATTN_F32, VKATTN_F32, NULL, NULL, NULL},
+    {"K 50000, f16 a and b, f32 c, b^T, 9 rows", 4, 1, 2, 9, 50000, 12, 1, 2, {.transpose_b = true}, VKATTN_F16,
+     VKATTN_F16, VKATTN_F32, NULL, NULL, NULL},
+    {"K 30000, f16 c", 2, 1, 1, 3, 30000, 20, 1, 1, {.transpose_b = false}, VKATTN_F32, VKATTN_F32, VKATTN_F16, NULL,
+     NULL, NULL},
+};
+
+START_TEST(test_matmul_long_k)
+{
+    mm_family_on(_i, "long K (sliced on CPU Vulkan devices)", long_k_cases, PE_COUNT_OF(long_k_cases), 600u);
+}
+END_TEST
+
+/* K = 2^21 ones times ones: c = K exactly in f32. A CPU Vulkan device refuses it (more slices than an op records)
+ * with VKATTN_ERROR_UNSUPPORTED and keeps working; every other device and the CPU backend compute it. */
+START_TEST(test_matmul_huge_k)
+{
+    vkattn_context *ctx = vkt_context(vkt_backend(_i));
+    if (!ctx)
+        return;
+    const int64_t K = 1 << 21;
+    vkattn_device_info info;
+    pe_expect(ctx, vkattn_context_device_info(ctx, &info), VKATTN_OK, "device info");
+    bool refuses = info.backend == VKATTN_BACKEND_VULKAN && info.type == VKATTN_DEVICE_CPU;
+    float *ones = pe_xmalloc((size_t)K * 2 * sizeof *ones);
+    for (int64_t i = 0; i < 2 * K; i++)
+        ones[i] = 1.0f;
+    vkattn_tensor a = vkt_tensor(ctx, VKATTN_F32, 2, (const int64_t[]){1, K});
+    vkattn_tensor b = vkt_tensor(ctx, VKATTN_F32, 2, (const int64_t[]){K, 2});
+    vkattn_tensor c = vkt_tensor(ctx, VKATTN_F32, 2, (const int64_t[]){1, 2});
+    vkt_write_f32(ctx, a, ones, (size_t)K);
+    vkt_write_f32(ctx, b, ones, (size_t)(2 * K));
+    vkattn_result r = vkattn_matmul(ctx, NULL, NULL, a, b, c);
+    if (refuses) {
+        pe_expect(ctx, r, VKATTN_ERROR_UNSUPPORTED, "K 2^21 on a CPU Vulkan device");
+        ck_assert_msg(strstr(vkattn_context_last_error(ctx), "CPU backend") != NULL, "message: %s",
+                      vkattn_context_last_error(ctx));
+        /* The context still works: the same product over the first 1000 of K, through views. */
+        vkattn_tensor va, vb;
+        pe_expect(ctx, vkattn_tensor_view(ctx, a, &(vkattn_tensor_desc){.ndim = 2, .shape = {1, 1000}}, 0, &va),
+                  VKATTN_OK, "view of a");
+        pe_expect(ctx, vkattn_tensor_view(ctx, b, &(vkattn_tensor_desc){.ndim = 2, .shape = {1000, 2}}, 0, &vb),
+                  VKATTN_OK, "view of b");
+        pe_expect(ctx, vkattn_matmul(ctx, NULL, NULL, va, vb, c), VKATTN_OK, "K 1000 after the refusal");
+        float got[2];
+        vkt_read_f32(ctx, c, got, 2);
+        ck_assert_msg(got[0] == 1000.0f && got[1] == 1000.0f, "K 1000 ones: got %g, %g", got[0], got[1]);
+        pe_tensors_destroy(ctx, (const vkattn_tensor[]){va, vb}, 2);
+    } else {
+        pe_expect(ctx, r, VKATTN_OK, "K 2^21");
+        float got[2];
+        vkt_read_f32(ctx, c, got, 2);
+        ck_assert_msg(got[0] == (float)K && got[1] == (float)K, "K 2^21 ones: got %g, %g", got[0], got[1]);
+    }
+    free(ones);
+    pe_tensors_destroy(ctx, (const vkattn_tensor[]){a, b, c}, 3);
+    vkt_context_destroy(ctx);
+}
+END_TEST
+
 /* ---- command lists ----------------------------------------------------------------------------------------------- */
 
 /* One list: copy a (f32 -> f16), s = a b^T, o = s v. Each op reads what the one before wrote; o is checked against
@@ -522,6 +590,8 @@ static Suite *matmul_suite(void)
     tcase_add_loop_test(tc, test_matmul_null_desc, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_matmul_strided, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_matmul_paths, 0, VKT_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_matmul_long_k, 0, VKT_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_matmul_huge_k, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_matmul_cmd, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_matmul_errors, 0, VKT_BACKEND_COUNT);
     suite_add_tcase(s, tc);

@@ -109,8 +109,9 @@ typedef struct matmul_push {
     uint32_t group;
     grid_push grid;
     float scale;
+    uint32_t accumulate;
 } matmul_push;
-CHECK_PUSH(matmul_push, 96);
+CHECK_PUSH(matmul_push, 100);
 
 /* attention.comp: one workgroup per (batch, kv head, block of rows, split), the split fastest; bindings q, k, v, the
  * mask, the slopes, out, the split scratch. Seven tensors' strides and offsets do not fit in 128 bytes as 32-bit
@@ -431,6 +432,20 @@ static uint32_t matvec_workgroup(const vkattn_context *ctx, const vkattn__tensor
     return wg % sg == 0 ? wg : 0;
 }
 
+/* The longest slice of K one matmul.comp dispatch may take. A CPU device runs on llvmpipe's limit of 65535 loop
+ * iterations per invocation in all (see attention_max_keys); per TK of K an invocation of matmul.comp loops once
+ * over the tiles, over the staging of a and of b, and TK times over the staged depth (measured on lavapipe: 35 per
+ * tile of 16 with the 16 x 128 tile, results cut off past K = 29968). A budget of 40000 keeps a margin of 1.6.
+ * Other devices take all of K at once. */
+static uint32_t matmul_max_k(const vkattn_context *ctx, matmul_tile t)
+{
+    if (ctx->info.type != VKATTN_DEVICE_CPU)
+        return UINT32_MAX;
+    uint32_t wg = (t.tm / t.rm) * (t.tn / t.rn);
+    uint32_t per_tile = 1 + (t.tm * t.tk + wg - 1) / wg + (t.tk * t.tn + wg - 1) / wg + t.tk + 4;
+    return 40000 / per_tile * t.tk;
+}
+
 static vkattn_result record_matmul(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
 {
     const vkattn__tensor *a = &op->inputs[0], *b = &op->inputs[1], *c = &op->outputs[0];
@@ -445,6 +460,7 @@ static vkattn_result record_matmul(vkattn_context *ctx, vkattn_cmd *cmd, const c
     };
     char shader[32];
     vkattn__vk_dispatch d;
+    uint32_t slice = UINT32_MAX;
     uint32_t wg = matvec_workgroup(ctx, b, c);
     if (wg) {
         uint32_t cols = wg / ctx->info.subgroup_size * 4; /* 4 columns per subgroup of the reported size */
@@ -464,13 +480,36 @@ static vkattn_result record_matmul(vkattn_context *ctx, vkattn_cmd *cmd, const c
         const uint32_t spec[] = {t.tm, t.tn, t.tk, t.rm, t.rn};
         memcpy(d.spec, spec, sizeof spec);
         d.n_spec = VKATTN__ARRAY_LEN(spec);
+        slice = matmul_max_k(ctx, t);
     }
+    uint64_t n_slices = ((uint64_t)pc.k + slice - 1) / slice;
+    if (n_slices > VKATTN__VK_MAX_DISPATCHES)
+        return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
+                             "%s: K = %u is more than the Vulkan device %s can sum in one op (%u; CPU Vulkan "
+                             "devices limit the loop iterations of a kernel); use the CPU backend",
+                             func, pc.k, ctx->info.name, slice * (uint32_t)VKATTN__VK_MAX_DISPATCHES);
     op_tensor ts[3] = {
         {a, "a", false, &pc.a_offset, pc.a_stride},
         {b, "b", false, &pc.b_offset, pc.b_stride},
         {c, "c", true, &pc.c_offset, pc.c_stride},
     };
-    return launch(ctx, cmd, func, &d, ts, 3);
+    vkattn_result r = bind_all(ctx, func, &d, ts, 3);
+    if (r != VKATTN_OK || pc.k <= slice)
+        return r != VKATTN_OK ? r : vkattn__vk_record_dispatches(ctx, cmd, func, &d, 1);
+    /* Slices of K in order: the first writes c, each later one adds to it (f32 sums, c's dtype in between). */
+    matmul_push slices[VKATTN__VK_MAX_DISPATCHES];
+    vkattn__vk_dispatch ds[VKATTN__VK_MAX_DISPATCHES];
+    for (uint32_t i = 0; i < n_slices; i++) {
+        uint32_t k0 = i * slice;
+        slices[i] = pc;
+        slices[i].a_offset += k0 * pc.a_stride[3];
+        slices[i].b_offset += k0 * pc.b_stride[2];
+        slices[i].k = pc.k - k0 < slice ? pc.k - k0 : slice;
+        slices[i].accumulate = i > 0;
+        ds[i] = d;
+        ds[i].push = &slices[i];
+    }
+    return vkattn__vk_record_dispatches(ctx, cmd, func, ds, (uint32_t)n_slices);
 }
 
 /* attention.comp's blocking (specialization constants 2 to 4): rows per workgroup, keys per tile (a multiple of 4),
@@ -501,17 +540,17 @@ static uint64_t attention_passes(uint32_t head_dim, attention_shape s)
 }
 
 /* Up to 128 invocations (what every device allows), t_d of them per row. A GPU gives each about 8 dims of q and of
- * the accumulator. A CPU device keeps a row per invocation while that takes at most 32 vec4s (attention.comp's loops
- * over them then unroll), its registers spilling to cache cheaply, so the rows of a SIMD group read each staged key
+ * the accumulator. A CPU device keeps a row per invocation while that takes at most 32 vec4s, its registers spilling to cache cheaply, so the rows of a SIMD group read each staged key
  * together; it gets at least a subgroup of rows, as narrower workgroups leave SIMD lanes idle anyway, and tiles that
- * take at most 8 staging passes (loops that llvmpipe unrolls escape its limit on loop iterations). Rows go up to what
+ * take at most 8 staging passes (few loop iterations against llvmpipe's limit, see attention_max_keys). Rows go up to what
  * the (batch, kv head) has (decode has few: on a GPU the spare invocations then take dims), and the key tile is the
- * longest, from 64 (CPU: 16, as attention.comp unrolls the tile's loop there) down to 4, that fits the shared memory. */
+ * longest, from 64 (CPU: 16) down to 4, that fits the shared memory. */
 static vkattn_result attention_shape_for(vkattn_context *ctx, const char *func, uint32_t head_dim, uint64_t rows,
                                          attention_shape *out)
 {
     uint32_t wg = vkattn__vk_workgroup_size(ctx, 128, 0);
-    bool cpu = ctx->info.type == VKATTN_DEVICE_CPU;
+    const char *gpu_blocking = vkattn__env(&ctx->desc, "VKATTN_TEST_GPU_BLOCKING");
+    bool cpu = ctx->info.type == VKATTN_DEVICE_CPU && !(gpu_blocking && strcmp(gpu_blocking, "1") == 0);
     attention_shape s = {.t_d = pow2_at_least((head_dim + (cpu ? 127 : 7)) / (cpu ? 128 : 8)), .bk = cpu ? 16 : 64};
     if (s.t_d > wg)
         s.t_d = pow2_at_least(wg + 1) / 2;
