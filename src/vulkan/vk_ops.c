@@ -278,12 +278,30 @@ static uint32_t mask_flags(const vkattn__mask_params *m)
     return (m->causal ? MASK_CAUSAL : 0u) | (m->has_mask ? MASK_ADDITIVE : 0u) | (m->has_alibi ? MASK_ALIBI : 0u);
 }
 
+/* Loop iterations an invocation of softmax.comp may spend walking its row on a CPU device, out of llvmpipe's 65535
+ * (the rest go to the shared-memory reduction and a margin). */
+#define SOFTMAX_CPU_MAX_PASSES 60000u
+
 static vkattn_result record_softmax(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
 {
     const vkattn__tensor *x = &op->inputs[0];
     const vkattn__softmax_params *p = &op->desc.softmax;
-    /* Two floats of shared memory per invocation: the running max and sum. */
+    /* Two floats of shared memory per invocation: the running max and sum. An invocation walks its row twice, n / wg
+     * elements each time: on a CPU device (llvmpipe's limit of 65535 loop iterations per invocation, see
+     * attention_max_keys) a long row takes the largest workgroup, and a row longer than that allows is refused
+     * rather than cut off (measured on lavapipe: rows of 30,000,000 came out wrong with 256 invocations). */
     uint32_t wg = vkattn__vk_workgroup_size(ctx, 256, 2 * sizeof(float));
+    uint64_t n = (uint64_t)x->shape[3];
+    if (ctx->info.type == VKATTN_DEVICE_CPU && 2 * ((n + wg - 1) / wg) > SOFTMAX_CPU_MAX_PASSES) {
+        wg = vkattn__vk_workgroup_size(ctx, 1024, 2 * sizeof(float));
+        if (2 * ((n + wg - 1) / wg) > SOFTMAX_CPU_MAX_PASSES)
+            return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
+                                 "%s: rows of %llu elements are longer than the Vulkan device %s can walk in one "
+                                 "kernel (%llu; CPU Vulkan devices limit the loop iterations of a kernel); use the "
+                                 "CPU backend",
+                                 func, (unsigned long long)n, ctx->info.name,
+                                 (unsigned long long)(SOFTMAX_CPU_MAX_PASSES / 2) * wg);
+    }
     softmax_push pc = {
         .mask = {.q_offset = p->mask.q_offset, .window = p->mask.window, .grid_width = p->mask.grid_width,
                  .flags = mask_flags(&p->mask)},
