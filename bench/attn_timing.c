@@ -87,7 +87,10 @@ static bool parse(int argc, char **argv, shape *s)
         if (!strcmp(a, "--baseline-kernels")) { s->flags |= VKATTN_CONTEXT_BASELINE_KERNELS; continue; }
         if (!v) return false;
         i++;
-        if (!strcmp(a, "--backend")) s->backend = !strcmp(v, "cpu") ? VKATTN_BACKEND_CPU : VKATTN_BACKEND_VULKAN;
+        if (!strcmp(a, "--backend")) {
+            if (strcmp(v, "cpu") && strcmp(v, "vulkan")) return false;
+            s->backend = !strcmp(v, "cpu") ? VKATTN_BACKEND_CPU : VKATTN_BACKEND_VULKAN;
+        }
         else if (!strcmp(a, "--seq")) s->seq = atoll(v);
         else if (!strcmp(a, "--heads")) s->heads = atoll(v);
         else if (!strcmp(a, "--kv-heads")) s->kv_heads = atoll(v);
