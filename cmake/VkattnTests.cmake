@@ -38,6 +38,9 @@ foreach(test_src IN LISTS VKATTN_TEST_SOURCES)
     add_dependencies(${test_name} vkattn_cli)
   endif()
   target_link_libraries(${test_name} PRIVATE vkattn_static PkgConfig::CHECK Vulkan::Headers)
+  if(TARGET vkattn_bench)
+    target_link_libraries(${test_name} PRIVATE vkattn_bench) # test_report and test_bench use the writers
+  endif()
   set_target_properties(${test_name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${PROJECT_BINARY_DIR}/tests")
 
   add_test(NAME ${test_name} COMMAND ${test_name})

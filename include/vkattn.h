@@ -325,6 +325,12 @@ VKATTN_API vkattn_result vkattn_cmd_timings(const vkattn_cmd *cmd, vkattn_op_tim
  * even on lavapipe and the desktop drivers vkattn knows). i32 copies only to i32. */
 VKATTN_API vkattn_result vkattn_copy(vkattn_context *ctx, vkattn_cmd *cmd, vkattn_tensor src, vkattn_tensor dst);
 
+/* dst = src as raw bytes, with the device's transfer command (vkCmdCopyBuffer; memcpy on the CPU backend): src and
+ * dst contiguous, of the same shape and dtype, sharing no memory. For measuring the device's practical bandwidth
+ * (`vkattn bench`) and for plain copies; vkattn_copy takes any strides and converts dtypes. */
+VKATTN_API vkattn_result vkattn_copy_buffer(vkattn_context *ctx, vkattn_cmd *cmd, vkattn_tensor src,
+                                            vkattn_tensor dst);
+
 /* ---------------------------------------------------------------------------------------------------------------
  * Positional encodings
  *

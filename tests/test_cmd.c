@@ -613,6 +613,83 @@ START_TEST(test_timings)
 }
 END_TEST
 
+/* vkattn_copy_buffer: the same bytes, inside a list between kernels that write its source and read its
+ * destination (the barriers around the transfer), timed like any op; f16 and i32 too; and its refusals. */
+START_TEST(test_copy_buffer)
+{
+    vkattn_context *ctx = vkt_context(vkt_backend(_i));
+    if (!ctx) {
+        return;
+    }
+    enum { R = 300, N = 500 };
+    float *a;
+    vkattn_tensor ta = input_f32(ctx, R, N, 60u, &a);
+    vkattn_tensor tb = matrix(ctx, VKATTN_F32, R, N), tc = matrix(ctx, VKATTN_F32, R, N);
+    vkattn_tensor td = matrix(ctx, VKATTN_F32, R, N);
+    expect(ctx, vkattn_copy_buffer(ctx, NULL, ta, tb), VKATTN_OK, "immediate copy_buffer");
+    float *b = read_f32(ctx, tb, (size_t)R * N);
+    check_equal(b, a, (size_t)R * N, "immediate copy_buffer");
+
+    /* softmax(a) -> b, b -> c by transfer, softmax(c) -> d: d = softmax(softmax(a)). */
+    vkattn_cmd *cmd = new_cmd(ctx, VKATTN_CMD_TIMESTAMPS);
+    softmax_into(ctx, cmd, 1.0f, ta, tb);
+    expect(ctx, vkattn_copy_buffer(ctx, cmd, tb, tc), VKATTN_OK, "recorded copy_buffer");
+    softmax_into(ctx, cmd, 1.0f, tc, td);
+    submit_wait_once(ctx, cmd);
+    double *once = softmax_of(a, R, N, 1.0);
+    float *once_f = xmalloc((size_t)R * N * sizeof *once_f);
+    for (size_t e = 0; e < (size_t)R * N; e++)
+        once_f[e] = (float)once[e];
+    double *twice = softmax_of(once_f, R, N, 1.0);
+    float *d = read_f32(ctx, td, (size_t)R * N);
+    check_close(d, twice, (size_t)R * N, 1e-5, "softmax -> copy_buffer -> softmax");
+    if (has_timestamps(ctx)) {
+        vkattn_op_timing t[3];
+        uint32_t count = 0;
+        expect(ctx, vkattn_cmd_timings(cmd, t, 3, &count), VKATTN_OK, "vkattn_cmd_timings");
+        ck_assert_uint_eq(count, 3);
+        ck_assert_str_eq(t[1].op, "copy_buffer");
+        ck_assert_msg(isfinite(t[1].ms) && t[1].ms >= 0.0, "copy_buffer: %g ms", t[1].ms);
+    }
+
+    /* f16 and i32 bytes go through unchanged. */
+    vkattn_tensor h1 = matrix(ctx, VKATTN_F16, R, N), h2 = matrix(ctx, VKATTN_F16, R, N);
+    vkt_write_f16_from_f32(ctx, h1, a, (size_t)R * N);
+    expect(ctx, vkattn_copy_buffer(ctx, NULL, h1, h2), VKATTN_OK, "f16 copy_buffer");
+    float *h = read_f16(ctx, h2, (size_t)R * N);
+    for (size_t e = 0; e < (size_t)R * N; e++)
+        ck_assert_msg(h[e] == round_f16(a[e]), "f16 element %zu: %g, want %g", e, h[e], round_f16(a[e]));
+    vkattn_tensor i1 = matrix(ctx, VKATTN_I32, 1, 7), i2 = matrix(ctx, VKATTN_I32, 1, 7);
+    const int32_t ints[7] = {-3, 0, 1, 2147483647, -2147483647 - 1, 42, 7};
+    int32_t ints_back[7] = {0};
+    expect(ctx, vkattn_tensor_write(ctx, i1, ints, sizeof ints), VKATTN_OK, "write i32");
+    expect(ctx, vkattn_copy_buffer(ctx, NULL, i1, i2), VKATTN_OK, "i32 copy_buffer");
+    expect(ctx, vkattn_tensor_read(ctx, i2, ints_back, sizeof ints_back), VKATTN_OK, "read i32");
+    ck_assert(memcmp(ints, ints_back, sizeof ints) == 0);
+
+    /* Refusals: a strided view, another dtype, another shape, the same tensor. */
+    vkattn_tensor col;
+    vkattn_tensor_desc col_desc = {.ndim = 2, .shape = {R, 1}, .strides = {N, 1}};
+    expect(ctx, vkattn_tensor_view(ctx, ta, &col_desc, 0, &col), VKATTN_OK, "column view");
+    vkattn_tensor small = matrix(ctx, VKATTN_F32, R, 1), other = matrix(ctx, VKATTN_F32, N, R);
+    expect(ctx, vkattn_copy_buffer(ctx, NULL, col, small), VKATTN_ERROR_INVALID_ARGUMENT, "strided src");
+    expect(ctx, vkattn_copy_buffer(ctx, NULL, ta, h2), VKATTN_ERROR_DTYPE_MISMATCH, "f32 into f16");
+    expect(ctx, vkattn_copy_buffer(ctx, NULL, ta, other), VKATTN_ERROR_SHAPE_MISMATCH, "[300,500] into [500,300]");
+    expect(ctx, vkattn_copy_buffer(ctx, NULL, ta, ta), VKATTN_ERROR_INVALID_ARGUMENT, "onto itself");
+    expect(ctx, vkattn_copy_buffer(NULL, NULL, ta, tb), VKATTN_ERROR_INVALID_ARGUMENT, "NULL context");
+
+    free(a);
+    free(b);
+    free(once);
+    free(once_f);
+    free(twice);
+    free(d);
+    free(h);
+    vkattn_cmd_destroy(cmd);
+    vkt_context_destroy(ctx);
+}
+END_TEST
+
 START_TEST(test_timings_without_flag)
 {
     vkattn_context *ctx = vkt_context(vkt_backend(_i));
@@ -803,6 +880,7 @@ static Suite *cmd_suite(void)
     tcase_add_loop_test(tc, test_wait_timeout_zero, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_write_waits_for_pending, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_timings, 0, VKT_BACKEND_COUNT);
+    tcase_add_loop_test(tc, test_copy_buffer, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_timings_without_flag, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_tensors_outlive_handles, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(tc, test_destroy_pending_list, 0, VKT_BACKEND_COUNT);

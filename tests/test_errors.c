@@ -520,6 +520,10 @@ static void case_copy_bad_handle(fixture *f)
     for (int k = 0; k < 3; k++) {
         EXPECT(f, vkattn_copy(f->ctx, NULL, bad[k], f->b), VKATTN_ERROR_INVALID_HANDLE, "vkattn_copy");
         EXPECT(f, vkattn_copy(f->ctx, NULL, f->a, bad[k]), VKATTN_ERROR_INVALID_HANDLE, "vkattn_copy");
+        EXPECT(f, vkattn_copy_buffer(f->ctx, NULL, bad[k], f->b), VKATTN_ERROR_INVALID_HANDLE,
+               "vkattn_copy_buffer");
+        EXPECT(f, vkattn_copy_buffer(f->ctx, NULL, f->a, bad[k]), VKATTN_ERROR_INVALID_HANDLE,
+               "vkattn_copy_buffer");
     }
 }
 

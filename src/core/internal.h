@@ -70,6 +70,8 @@ typedef enum vkattn__op_kind {
      * output, running max and running sum of each split). desc.attention. No PE here: the front end applies RoPE
      * before. */
     VKATTN__OP_ATTENTION = 6,
+    /* inputs[0] -> outputs[0] as bytes: both contiguous, same shape and dtype, disjoint (vkattn_copy_buffer). */
+    VKATTN__OP_COPY_BUFFER = 7,
 } vkattn__op_kind;
 
 /* Masking shared by softmax and attention, on scores [batch, heads, q_len, k_len]: query row i at q_pos =

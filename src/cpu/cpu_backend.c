@@ -133,6 +133,7 @@ static void run_op(const vkattn__op *op)
     case VKATTN__OP_ALIBI: vkattn__cpu_alibi(op); return;
     case VKATTN__OP_MATMUL: vkattn__cpu_matmul(op); return;
     case VKATTN__OP_ATTENTION: vkattn__cpu_attention(op); return;
+    case VKATTN__OP_COPY_BUFFER: vkattn__cpu_copy_buffer(op); return;
     }
 }
 

@@ -20,3 +20,11 @@ void vkattn__cpu_copy(const vkattn__op *op)
         }
     }
 }
+
+void vkattn__cpu_copy_buffer(const vkattn__op *op)
+{
+    const vkattn__tensor *src = &op->inputs[0], *dst = &op->outputs[0];
+    size_t bytes = (size_t)vkattn__tensor_numel(src) * vkattn_dtype_size(src->dtype);
+    memcpy((unsigned char *)vkattn__cpu_data(dst) + (size_t)dst->offset * vkattn_dtype_size(dst->dtype),
+           (const unsigned char *)vkattn__cpu_data(src) + (size_t)src->offset * vkattn_dtype_size(src->dtype), bytes);
+}

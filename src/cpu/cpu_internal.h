@@ -142,6 +142,7 @@ double vkattn__cpu_masked(const vkattn__mask_params *m, const vkattn__tensor *ma
 
 /* Kernels (cpu_copy.c, cpu_softmax.c, cpu_rope.c, cpu_sinusoidal.c, cpu_alibi.c, cpu_matmul.c, cpu_attention.c). */
 void vkattn__cpu_copy(const vkattn__op *op);
+void vkattn__cpu_copy_buffer(const vkattn__op *op);
 void vkattn__cpu_softmax(const vkattn__op *op);
 void vkattn__cpu_rope(const vkattn__op *op);
 void vkattn__cpu_sinusoidal(const vkattn__op *op);

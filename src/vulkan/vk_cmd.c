@@ -241,13 +241,15 @@ static vkattn_result reserve_queries(vkattn_context *ctx, const char *func, vk_c
 
 /* Timestamps with stage COMPUTE_SHADER: the first is written when all earlier compute work is done, the second when
  * the op's is too, so an op's time is its own even when independent ops overlap. */
-static void write_timestamp(const vkattn__vk_context *vk, const vk_cmd *c, uint32_t op, uint32_t which)
+/* Timestamp `which` (0 before, 1 after) of op `op`, written once the commands before it have passed `stage`. */
+static void write_timestamp(const vkattn__vk_context *vk, const vk_cmd *c, uint32_t op, uint32_t which,
+                            VkPipelineStageFlagBits stage)
 {
     VkQueryPool pool = c->query_pools[op / POOL_OPS];
     uint32_t first = 2 * (op % POOL_OPS);
     if (which == 0 && first == 0)
         vk->fn.vkCmdResetQueryPool(c->cb, pool, 0, 2 * POOL_OPS);
-    vk->fn.vkCmdWriteTimestamp(c->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, pool, first + which);
+    vk->fn.vkCmdWriteTimestamp(c->cb, stage, pool, first + which);
 }
 
 /* ---- recording ------------------------------------------------------------------------------------------------- */
@@ -413,13 +415,50 @@ vkattn_result vkattn__vk_record_dispatches(vkattn_context *ctx, vkattn_cmd *cmd,
         write_set(vk, sets[i], &d[i]);
         barrier_if_needed(vk, c, &d[i]);
         if (stamps && i == 0)
-            write_timestamp(vk, c, op, 0);
+            write_timestamp(vk, c, op, 0, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
         vk->fn.vkCmdBindPipeline(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p[i]->pipeline);
         vk->fn.vkCmdBindDescriptorSets(c->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p[i]->layout, 0, 1, &sets[i], 0, NULL);
         dispatch_grid(vk, c->cb, p[i], &d[i]);
     }
     if (stamps)
-        write_timestamp(vk, c, op, 1);
+        write_timestamp(vk, c, op, 1, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+    return VKATTN_OK;
+}
+
+/* vkCmdCopyBuffer of src's bytes into dst (both contiguous), between full barriers: the copy waits for the
+ * dispatches before it and the ones after it wait for the copy, whatever they touch. */
+vkattn_result vkattn__vk_record_copy_buffer(vkattn_context *ctx, vkattn_cmd *cmd, const char *func,
+                                            const vkattn__tensor *src, const vkattn__tensor *dst)
+{
+    const vkattn__vk_context *vk = vkattn__vk(ctx);
+    vk_cmd *c = cmd->impl;
+    bool stamps = timestamps_on(ctx, cmd);
+    if (c->ended)
+        return vkattn__error(ctx, VKATTN_ERROR_BAD_STATE,
+                             "%s: the list's last submit failed; submit it again or reset it before recording", func);
+    vkattn_result r = vkattn__vk_check_lost(ctx, func);
+    if (r == VKATTN_OK)
+        r = begin(ctx, func, c);
+    if (r == VKATTN_OK && stamps)
+        r = reserve_queries(ctx, func, c, cmd->op_count);
+    if (r != VKATTN_OK)
+        return r;
+    const vkattn__vk_buffer *from = src->storage->impl, *to = dst->storage->impl;
+    VkDeviceSize size = vkattn_dtype_size(src->dtype);
+    VkBufferCopy region = {
+        .srcOffset = from->offset + (VkDeviceSize)src->offset * size,
+        .dstOffset = to->offset + (VkDeviceSize)dst->offset * size,
+        .size = (VkDeviceSize)vkattn__tensor_numel(src) * size,
+    };
+    vkattn__vk_full_barrier(ctx, c->cb);
+    if (stamps)
+        write_timestamp(vk, c, cmd->op_count, 0, VK_PIPELINE_STAGE_TRANSFER_BIT);
+    vk->fn.vkCmdCopyBuffer(c->cb, from->block->buffer, to->block->buffer, 1, &region);
+    if (stamps)
+        write_timestamp(vk, c, cmd->op_count, 1, VK_PIPELINE_STAGE_TRANSFER_BIT);
+    vkattn__vk_full_barrier(ctx, c->cb);
+    c->n_read = 0;
+    c->n_written = 0;
     return VKATTN_OK;
 }
 

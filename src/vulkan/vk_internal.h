@@ -216,6 +216,9 @@ typedef struct vkattn__vk_dispatch {
 /* Most dispatches one op records (attention: the split kernel and the combine; matmul on a CPU device: one per slice
  * of K). */
 #define VKATTN__VK_MAX_DISPATCHES 64
+/* Records vkattn_copy_buffer: a vkCmdCopyBuffer of src into dst (contiguous, same bytes), timed like an op. */
+vkattn_result vkattn__vk_record_copy_buffer(vkattn_context *ctx, vkattn_cmd *cmd, const char *func,
+                                            const vkattn__tensor *src, const vkattn__tensor *dst);
 /* Records an op as n dispatches run in order (barriers between them as their ranges need), all or nothing. */
 vkattn_result vkattn__vk_record_dispatches(vkattn_context *ctx, vkattn_cmd *cmd, const char *func,
                                            const vkattn__vk_dispatch *d, uint32_t n);

@@ -741,6 +741,7 @@ vkattn_result vkattn__vk_cmd_record(vkattn_context *ctx, vkattn_cmd *cmd, const 
     case VKATTN__OP_ALIBI: return record_alibi(ctx, cmd, func, op);
     case VKATTN__OP_MATMUL: return record_matmul(ctx, cmd, func, op);
     case VKATTN__OP_ATTENTION: return record_attention(ctx, cmd, func, op);
+    case VKATTN__OP_COPY_BUFFER: return vkattn__vk_record_copy_buffer(ctx, cmd, func, &op->inputs[0], &op->outputs[0]);
     }
     return vkattn__error(ctx, VKATTN_ERROR_INTERNAL, "%s: the Vulkan backend has no kernel for op kind %d", func,
                          (int)op->kind);
