@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "vkattn.h"
 
@@ -66,6 +67,8 @@ typedef struct bench_results {
 /* Appends a copy of *f; false when out of memory. */
 bool bench_results_add(bench_results *r, const bench_figure *f);
 void bench_results_free(bench_results *r);
+/* Sets the run's vkattn version, git revision (VKATTN_GIT_REVISION at build time) and date (now, UTC). */
+void bench_results_stamp(bench_results *r);
 
 /* Derived figures: GB/s = bytes / median (0 without bytes); GFLOP/s = flops / median (0 without flops); the copy
  * bandwidth of the run for the same backend and sequence length (the "copy shader" figure; 0 when absent). */
@@ -81,5 +84,30 @@ int bench_write_csv(const bench_results *r, const char *path);
 int bench_write_html(const bench_results *r, const char *path);
 /* Reads what bench_write_json wrote (for --compare); 0 on success, else -1 and a message in err. */
 int bench_read_json(const char *path, bench_results *out, char *err, size_t err_len);
+
+/* What bench_run measures. */
+typedef struct bench_config {
+    bench_shape shape;
+    const int64_t *seqs;        /* sequence lengths, ascending */
+    size_t n_seqs;
+    int reps;                   /* timed repetitions after one warm-up, >= 1 */
+    double budget_s;            /* time budget per sequence length, seconds */
+    uint64_t memory_budget;     /* bytes */
+    /* Bytes one Vulkan buffer may hold (the smaller of maxStorageBufferRange and the largest allocation): the sweep
+     * stops where the f32 scores [heads, seq, seq] would not fit. */
+    uint64_t max_buffer;
+    bool progress;              /* a progress line on stderr */
+    FILE *notes;                /* where the reason a sweep stopped early goes (stdout) */
+} bench_config;
+
+/* Bytes one sequence length needs: Q, K, V and the output in the run's dtype, and the [heads, seq, seq] scores
+ * twice: the bench's own in the run's dtype and the unfused path's in f32. */
+uint64_t bench_memory_needed(const bench_shape *s, int64_t seq);
+/* Measures every figure at each sequence length on ctx's backend and appends them to r. Stops before the first
+ * length over the memory budget, with scores over max_buffer, or expected (4x the previous length's time:
+ * attention is quadratic) to exceed the time budget, and within a length once its timed runs exceed the time
+ * budget (its later figures are then missing); each stop is explained on c->notes. VKATTN_OK, or the failed
+ * call's result (message in vkattn_context_last_error(ctx)). */
+vkattn_result bench_run(vkattn_context *ctx, const bench_config *c, bench_results *r);
 
 #endif /* VKATTN_BENCH_H */

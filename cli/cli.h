@@ -34,5 +34,13 @@ int cli_cmd_devices(int argc, char **argv);
 int cli_cmd_run(int argc, char **argv);
 /* The `run` part of the usage text. */
 void cli_run_usage(FILE *out);
+/* `vkattn verify`: every op on the device against the CPU backend; exit 1 when a case fails. */
+int cli_cmd_verify(int argc, char **argv);
+/* The `verify` part of the usage text. */
+void cli_verify_usage(FILE *out);
+/* `vkattn bench`: timings of every op, attention and the layer per positional encoding. */
+int cli_cmd_bench(int argc, char **argv);
+/* The `bench` part of the usage text. */
+void cli_bench_usage(FILE *out);
 
 #endif /* VKATTN_CLI_H */

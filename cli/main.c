@@ -16,8 +16,10 @@ typedef struct cli_command {
 } cli_command;
 
 static const cli_command cli_commands[] = {
+    {"bench", cli_cmd_bench},
     {"devices", cli_cmd_devices},
     {"run", cli_cmd_run},
+    {"verify", cli_cmd_verify},
 };
 
 int cli_error(const char *fmt, ...)
@@ -70,8 +72,10 @@ static void cli_usage(FILE *out)
     fputs("usage: vkattn <command> [options]\n"
           "\n"
           "commands:\n"
+          "  bench [options]      time every op and the attention layer per positional encoding\n"
           "  devices              list the Vulkan devices and the CPU backend\n"
           "  run <op> [options]   run one op on .npy files\n"
+          "  verify [options]     check every op on the device against the CPU backend\n"
           "\n"
           "options:\n"
           "  -h, --help           show this text\n"
@@ -79,6 +83,10 @@ static void cli_usage(FILE *out)
           "\n",
           out);
     cli_run_usage(out);
+    fputc('\n', out);
+    cli_bench_usage(out);
+    fputc('\n', out);
+    cli_verify_usage(out);
     fputs("\n"
           "Options take their value as the next argument or after '=' (--x=in.npy).\n"
           "Exit status: 0 on success, 2 on any error (one line on stderr).\n",
