@@ -71,10 +71,12 @@ void bench_results_free(bench_results *r);
 void bench_results_stamp(bench_results *r);
 
 /* Derived figures: GB/s = bytes / median (0 without bytes); GFLOP/s = flops / median (0 without flops); the copy
- * bandwidth of the run for the same backend and sequence length (the "copy shader" figure; 0 when absent). */
+ * bandwidth of the run for the same backend and sequence length: the copy-shader figure ("copy shader", "copy shader
+ * (scores size)") whose bytes are nearest `bytes` (the ratio nearest 1), as caches flatter copies smaller than an
+ * op's data; 0 when the run has none. */
 double bench_figure_gbps(const bench_figure *f);
 double bench_figure_gflops(const bench_figure *f);
-double bench_copy_gbps(const bench_results *r, vkattn_backend backend, int64_t seq);
+double bench_copy_gbps(const bench_results *r, vkattn_backend backend, int64_t seq, double bytes);
 
 /* Writers: 0 on success, else -1 with errno set; they write to a temporary file and rename it into place. */
 int bench_write_json(const bench_results *r, const char *path);

@@ -3,6 +3,7 @@
  * measurement: GB/s = bytes / median time, GFLOP/s = flops / median time, and the copy bandwidth they are set
  * against.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -58,13 +59,20 @@ double bench_figure_gflops(const bench_figure *f)
     return per_second_giga(f->flops, f->median_ms);
 }
 
-double bench_copy_gbps(const bench_results *r, vkattn_backend backend, int64_t seq)
+double bench_copy_gbps(const bench_results *r, vkattn_backend backend, int64_t seq, double bytes)
 {
+    const bench_figure *best = NULL;
+    double best_distance = 0.0;
     for (size_t i = 0; i < r->n_figures; i++) {
         const bench_figure *f = &r->figures[i];
-        if (f->group == BENCH_BANDWIDTH && f->backend == backend && f->seq == seq &&
-            strcmp(f->name, "copy shader") == 0)
-            return bench_figure_gbps(f);
+        if (f->group != BENCH_BANDWIDTH || f->backend != backend || f->seq != seq ||
+            strncmp(f->name, "copy shader", strlen("copy shader")) != 0 || f->bytes <= 0.0)
+            continue;
+        double distance = bytes > 0.0 ? fabs(log(f->bytes / bytes)) : f->bytes;
+        if (!best || distance < best_distance) {
+            best = f;
+            best_distance = distance;
+        }
     }
-    return 0.0;
+    return best ? bench_figure_gbps(best) : 0.0;
 }

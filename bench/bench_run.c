@@ -26,6 +26,8 @@
 typedef enum job_kind {
     JOB_COPY_BUFFER,
     JOB_COPY,
+    JOB_COPY_BUFFER_SCORES,
+    JOB_COPY_SCORES,
     JOB_ROPE,
     JOB_SINUSOIDAL,
     JOB_ALIBI,
@@ -58,6 +60,9 @@ typedef struct run_state {
     vkattn_tensor q, k, v, o, scores, qd, od;
     vkattn_tensor q_heads, k_heads, v_heads, o_heads; /* [1, heads, S, D] views (permuted strides) */
     vkattn_tensor q_rows, qd_rows;                    /* [S, H D] and [1, H D]: the input rows of sinusoidal */
+    /* The two halves of the scores' storage: the copies of scores size, the size ALiBi and softmax move (a copy
+     * of Q's size fits caches that the scores do not, and flatters the copy bandwidth). */
+    vkattn_tensor scores_lo, scores_hi;
     float longrope_short[RUN_MAX_PAIRS], longrope_long[RUN_MAX_PAIRS];
     bool over;       /* this length's timed runs alone have exceeded the time budget: its remaining jobs are skipped */
     double timed_ms; /* wall clock of this length's timed runs: the next length's estimate, without the one-off
@@ -112,6 +117,15 @@ static vkattn_result rows_view(run_state *st, vkattn_tensor base, int64_t rows, 
     return vkattn_tensor_view(st->ctx, base, &desc, 0, out);
 }
 
+/* Half `which` (0 or 1) of the scores' elements, as a contiguous 1-dim view. */
+static vkattn_result half_view(run_state *st, int which, vkattn_tensor *out)
+{
+    const bench_shape *sh = &st->cfg->shape;
+    int64_t half = sh->heads * st->seq * st->seq / 2;
+    vkattn_tensor_desc desc = {.dtype = sh->dtype, .ndim = 1, .shape = {half}};
+    return vkattn_tensor_view(st->ctx, st->scores, &desc, which * half, out);
+}
+
 static vkattn_result make_tensors(run_state *st)
 {
     const bench_shape *sh = &st->cfg->shape;
@@ -130,13 +144,16 @@ static vkattn_result make_tensors(run_state *st)
     if (r == VKATTN_OK) r = heads_view(st, st->o, h, &st->o_heads);
     if (r == VKATTN_OK) r = rows_view(st, st->q, s, &st->q_rows);
     if (r == VKATTN_OK) r = rows_view(st, st->qd, 1, &st->qd_rows);
+    if (r == VKATTN_OK) r = half_view(st, 0, &st->scores_lo);
+    if (r == VKATTN_OK) r = half_view(st, 1, &st->scores_hi);
     return r;
 }
 
 static void destroy_tensors(run_state *st)
 {
     vkattn_tensor *all[] = {&st->q, &st->k, &st->v, &st->o, &st->scores, &st->qd, &st->od, &st->q_heads,
-                            &st->k_heads, &st->v_heads, &st->o_heads, &st->q_rows, &st->qd_rows};
+                            &st->k_heads, &st->v_heads, &st->o_heads, &st->q_rows, &st->qd_rows,
+                            &st->scores_lo, &st->scores_hi};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         vkattn_tensor_destroy(st->ctx, *all[i]);
         *all[i] = (vkattn_tensor){0};
@@ -180,6 +197,8 @@ static vkattn_result record(run_state *st, vkattn_cmd *cmd, const job *j)
     switch (j->kind) {
     case JOB_COPY_BUFFER: return vkattn_copy_buffer(st->ctx, cmd, st->q, st->o);
     case JOB_COPY: return vkattn_copy(st->ctx, cmd, st->q, st->o);
+    case JOB_COPY_BUFFER_SCORES: return vkattn_copy_buffer(st->ctx, cmd, st->scores_lo, st->scores_hi);
+    case JOB_COPY_SCORES: return vkattn_copy(st->ctx, cmd, st->scores_lo, st->scores_hi);
     case JOB_ROPE: return vkattn_rope(st->ctx, cmd, &j->rope, st->q, none, st->o);
     case JOB_SINUSOIDAL: return vkattn_sinusoidal_add(st->ctx, cmd, NULL, st->q_rows, none, st->q_rows);
     case JOB_ALIBI: return vkattn_alibi(st->ctx, cmd, NULL, st->scores, st->scores);
@@ -250,6 +269,8 @@ static void describe(const run_state *st, const job *j, bench_figure *f)
     *f = (bench_figure){.group = j->group, .backend = st->backend, .seq = st->seq};
     snprintf(f->name, sizeof f->name, "%s", j->name);
     switch (j->kind) {
+    case JOB_COPY_BUFFER_SCORES:
+    case JOB_COPY_SCORES: f->bytes = 2.0 * (double)(sh->heads * st->seq * st->seq / 2) * e; break;
     case JOB_ALIBI:
     case JOB_SOFTMAX: f->bytes = 2.0 * scores_bytes; break;
     case JOB_QK:
@@ -368,6 +389,8 @@ static vkattn_result measure_seq(run_state *st)
     const job plain[] = {
         {.kind = JOB_COPY_BUFFER, .group = BENCH_BANDWIDTH, .name = "buffer copy"},
         {.kind = JOB_COPY, .group = BENCH_BANDWIDTH, .name = "copy shader"},
+        {.kind = JOB_COPY_BUFFER_SCORES, .group = BENCH_BANDWIDTH, .name = "buffer copy (scores size)"},
+        {.kind = JOB_COPY_SCORES, .group = BENCH_BANDWIDTH, .name = "copy shader (scores size)"},
         {.kind = JOB_SINUSOIDAL, .group = BENCH_OP, .name = "sinusoidal"},
         {.kind = JOB_ALIBI, .group = BENCH_OP, .name = "alibi"},
         {.kind = JOB_SOFTMAX, .group = BENCH_OP, .name = "softmax"},
@@ -375,7 +398,7 @@ static vkattn_result measure_seq(run_state *st)
         {.kind = JOB_PV, .group = BENCH_MATMUL, .name = "PV"},
     };
     vkattn_result r = VKATTN_OK;
-    for (size_t i = 0; r == VKATTN_OK && !st->over && i < 2; i++)
+    for (size_t i = 0; r == VKATTN_OK && !st->over && i < 4; i++)
         r = measure(st, &plain[i]);
     rope_variant v[16];
     size_t nv = 0;
@@ -384,7 +407,7 @@ static vkattn_result measure_seq(run_state *st)
         job j = {.kind = JOB_ROPE, .group = BENCH_OP, .name = v[i].name, .rope = v[i].desc};
         r = measure(st, &j);
     }
-    for (size_t i = 2; r == VKATTN_OK && !st->over && i < sizeof plain / sizeof plain[0]; i++)
+    for (size_t i = 4; r == VKATTN_OK && !st->over && i < sizeof plain / sizeof plain[0]; i++)
         r = measure(st, &plain[i]);
     return r == VKATTN_OK ? measure_attention(st) : r;
 }

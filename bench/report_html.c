@@ -256,7 +256,7 @@ static void chart_add_reference(chart *ch, const bench_results *r, vkattn_backen
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++)
             seen = ch->points[j].seq == ch->points[i].seq;
-        double gbps = seen ? 0.0 : bench_copy_gbps(r, b, ch->points[i].seq);
+        double gbps = seen ? 0.0 : bench_copy_gbps(r, b, ch->points[i].seq, 0.0);
         if (gbps > 0.0)
             chart_add(ch, ref, ch->points[i].seq, gbps);
     }
@@ -500,7 +500,7 @@ static void put_figure_row(page *p, const bench_results *r, const bench_figure *
         put(p, "</td>");
     }
     put(p, "<td>%lld</td><td>%d</td>", (long long)f->seq, f->reps);
-    double copy = bench_copy_gbps(r, f->backend, f->seq), gbps = bench_figure_gbps(f);
+    double copy = bench_copy_gbps(r, f->backend, f->seq, f->bytes), gbps = bench_figure_gbps(f);
     double cells[] = {f->median_ms, f->min_ms, f->max_ms, gbps, copy > 0.0 ? 100.0 * gbps / copy : 0.0,
                       bench_figure_gflops(f)};
     for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) {

@@ -130,7 +130,7 @@ static void json_device(FILE *f, const vkattn_device_info *d)
 /* A bandwidth-bound op's GB/s as a percentage of the copy shader's in the same run; 0 for other figures. */
 static double percent_of_copy(const bench_results *r, const bench_figure *g)
 {
-    double copy = bench_copy_gbps(r, g->backend, g->seq);
+    double copy = bench_copy_gbps(r, g->backend, g->seq, g->bytes);
     return g->group == BENCH_OP && copy > 0.0 ? 100.0 * bench_figure_gbps(g) / copy : 0.0;
 }
 

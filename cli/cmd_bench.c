@@ -254,7 +254,7 @@ static void print_figure(const bench_results *r, const bench_figure *f)
     char label[3 * BENCH_NAME_LEN];
     figure_label(f, label, sizeof label);
     printf("  %-36s %11.4f ms [%.4f-%.4f]", label, f->median_ms, f->min_ms, f->max_ms);
-    double copy = bench_copy_gbps(r, f->backend, f->seq);
+    double copy = bench_copy_gbps(r, f->backend, f->seq, f->bytes);
     if (f->group == BENCH_BANDWIDTH)
         printf("  %9.2f GB/s", bench_figure_gbps(f));
     else if (f->group == BENCH_OP)

@@ -4,7 +4,8 @@
  * A run on each backend must print the table's figures and write results.json, results.csv and report.html and
  * nothing else; the CSV is parsed here and every figure checked against what this file computes independently:
  * the figure count per sequence length, min <= median <= max, GB/s = bytes / median, GFLOP/s = flops / median,
- * the bytes of a copy (2 x the tensor) and the flops of Q K^T (2 H S S D), % of copy = GB/s / the copy shader's.
+ * the bytes of a copy (2 x the tensor) and the flops of Q K^T (2 H S S D), % of copy = GB/s / the copy shader's
+ * of the nearest size.
  * --compare against the run's own results.json must match every figure. Every error case must exit with status
  * 2, print one line "vkattn: error: ..." on stderr and leave no file behind.
  */
@@ -31,9 +32,10 @@ extern char **environ;
 /* The tiny shape: 2 heads, 1 KV head, head_dim 16, seq 16 and 32. */
 #define T_HEADS 2
 #define T_HEAD_DIM 16
-/* Figures per sequence length: 2 bandwidth, 10 RoPE variants + sinusoidal + ALiBi + softmax, 2 matmuls,
- * 4 encodings x 2 phases x 2 paths of attention, 4 x 2 layers. */
-#define FIGURES_PER_SEQ (2 + 13 + 2 + 16 + 8)
+/* Figures per sequence length: 4 bandwidth (buffer copy and copy shader, of Q's size and of the scores' size),
+ * 10 RoPE variants + sinusoidal + ALiBi + softmax, 2 matmuls, 4 encodings x 2 phases x 2 paths of attention,
+ * 4 x 2 layers. */
+#define FIGURES_PER_SEQ (4 + 13 + 2 + 16 + 8)
 #define CSV_COLUMNS 17
 
 /* ---- files and the child process --------------------------------------------------------------------------------- */
@@ -202,7 +204,12 @@ static void check_row(const row *rows, size_t n, const row *r)
     ck_assert_msg(bandwidth == (r->num[C_BYTES] > 0.0) && flops == (r->num[C_FLOPS] > 0.0), "%s: bytes/flops",
                   r->text[C_NAME]);
     if (strcmp(r->text[C_GROUP], "op") == 0) {
-        const row *copy = find_row(rows, n, "copy shader", seq);
+        /* The copy whose bytes are nearest the op's (ratio nearest 1). */
+        const row *small = find_row(rows, n, "copy shader", seq);
+        const row *large = find_row(rows, n, "copy shader (scores size)", seq);
+        double bytes = r->num[C_BYTES];
+        const row *copy = fabs(log(small->num[C_BYTES] / bytes)) <= fabs(log(large->num[C_BYTES] / bytes)) ? small
+                                                                                                          : large;
         assert_close(r->num[C_PCT], 100.0 * r->num[C_GBPS] / copy->num[C_GBPS], "% of copy");
     }
 }
@@ -213,6 +220,9 @@ static void check_amounts(const row *rows, size_t n, double seq)
     double q_bytes = seq * T_HEADS * T_HEAD_DIM * 4.0;
     assert_close(find_row(rows, n, "buffer copy", seq)->num[C_BYTES], 2.0 * q_bytes, "buffer copy bytes");
     assert_close(find_row(rows, n, "copy shader", seq)->num[C_BYTES], 2.0 * q_bytes, "copy shader bytes");
+    /* Half the scores [heads, seq, seq] read, the other half written. */
+    assert_close(find_row(rows, n, "copy shader (scores size)", seq)->num[C_BYTES], T_HEADS * seq * seq * 4.0,
+                 "scores-size copy bytes");
     assert_close(find_row(rows, n, "QK^T", seq)->num[C_FLOPS], 2.0 * T_HEADS * seq * seq * T_HEAD_DIM, "QK^T flops");
 }
 
