@@ -7,12 +7,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- backends ------------------------------------------------------------------------------------------------- */
@@ -177,6 +180,24 @@ const char *vkt_tmpdir(void)
     tmpdir_owner = getpid();
     atexit(remove_tmpdir);
     return tmpdir_path;
+}
+
+extern char **environ;
+
+int vkt_spawn(const char *path, char *const *argv, char *const *envp, const char *out_path, const char *err_path)
+{
+    posix_spawn_file_actions_t fa;
+    ck_assert(posix_spawn_file_actions_init(&fa) == 0);
+    ck_assert(posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
+    ck_assert(posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
+    pid_t pid;
+    int rc = posix_spawn(&pid, path, &fa, NULL, argv, envp ? envp : environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ck_assert_msg(rc == 0, "posix_spawn %s: %s", path, strerror(rc));
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0)
+        ck_assert_msg(errno == EINTR, "waitpid: %s", strerror(errno));
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 }
 
 /* vkt_tmpdir()/cache, created on first use so no test touches the user's pipeline cache. */

@@ -48,6 +48,11 @@ void vkt_log_clear(void);
 /* A private temporary directory for this process (created on first call, under $TMPDIR or /tmp). */
 const char *vkt_tmpdir(void);
 
+/* Runs the program `path` with argv (NULL-terminated, argv[0] included) and envp (NULL-terminated; NULL = this
+ * process's environment), its stdout and stderr written to the files out_path and err_path (created or
+ * truncated). Returns its exit status, or -1 when it did not exit normally; fails the test if it cannot start. */
+int vkt_spawn(const char *path, char *const *argv, char *const *envp, const char *out_path, const char *err_path);
+
 /* Tensor helpers that fail the test on error. */
 vkattn_tensor vkt_tensor(vkattn_context *ctx, vkattn_dtype dtype, uint32_t ndim, const int64_t *shape);
 void vkt_write_f32(vkattn_context *ctx, vkattn_tensor t, const float *src, size_t n);

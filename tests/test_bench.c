@@ -14,18 +14,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
 #include "common.h"
 
-extern char **environ;
 
 #define PATH_LEN 4096
 #define MAX_ARGS 40
@@ -107,22 +104,12 @@ static cli_result run_bench(const char *const *args, bool validation)
     char out_path[PATH_LEN], err_path[PATH_LEN];
     snprintf(out_path, sizeof out_path, "%s/bench_stdout", vkt_tmpdir());
     snprintf(err_path, sizeof err_path, "%s/bench_stderr", vkt_tmpdir());
-    posix_spawn_file_actions_t fa;
-    ck_assert(posix_spawn_file_actions_init(&fa) == 0);
-    ck_assert(posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-    ck_assert(posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
     if (validation)
         setenv("VKATTN_VALIDATION", "1", 1);
     setenv("XDG_CACHE_HOME", vkt_tmpdir(), 1);
-    pid_t pid;
-    int rc = posix_spawn(&pid, VKATTN_CLI_PATH, &fa, NULL, argv, environ);
+    int status = vkt_spawn(VKATTN_CLI_PATH, argv, NULL, out_path, err_path);
     unsetenv("VKATTN_VALIDATION");
-    posix_spawn_file_actions_destroy(&fa);
-    ck_assert_msg(rc == 0, "posix_spawn: %s", strerror(rc));
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0)
-        ck_assert(errno == EINTR);
-    cli_result r = {.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, .out = slurp(out_path), .err = slurp(err_path)};
+    cli_result r = {.status = status, .out = slurp(out_path), .err = slurp(err_path)};
     ck_assert(r.out && r.err);
     return r;
 }

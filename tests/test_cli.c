@@ -14,12 +14,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -167,22 +165,11 @@ static cli_result cli_run(const char *const *args, bool validation)
     char out_path[PATH_LEN], err_path[PATH_LEN];
     snprintf(out_path, sizeof out_path, "%s/stdout_%ld", vkt_tmpdir(), (long)getpid());
     snprintf(err_path, sizeof err_path, "%s/stderr_%ld", vkt_tmpdir(), (long)getpid());
-    posix_spawn_file_actions_t fa;
-    ck_assert(posix_spawn_file_actions_init(&fa) == 0);
-    ck_assert(posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-    ck_assert(posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-
     char **env = child_env(validation);
-    pid_t pid;
-    int rc = posix_spawn(&pid, VKATTN_CLI_PATH, &fa, NULL, argv, env);
+    int status = vkt_spawn(VKATTN_CLI_PATH, argv, env, out_path, err_path);
     free(env);
-    posix_spawn_file_actions_destroy(&fa);
-    ck_assert_msg(rc == 0, "posix_spawn %s: %s", VKATTN_CLI_PATH, strerror(rc));
-    int wstatus;
-    while (waitpid(pid, &wstatus, 0) < 0)
-        ck_assert_msg(errno == EINTR, "waitpid: %s", strerror(errno));
 
-    cli_result r = {.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1};
+    cli_result r = {.status = status};
     r.out = read_file(out_path, NULL);
     r.err = read_file(err_path, NULL);
     ck_assert(r.out && r.err);

@@ -7,11 +7,9 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -85,20 +83,10 @@ static run_output run_verify(const char *const *args, const char *const *extra_e
     char out_path[PATH_LEN], err_path[PATH_LEN];
     snprintf(out_path, sizeof out_path, "%s/verify_out_%ld", vkt_tmpdir(), (long)getpid());
     snprintf(err_path, sizeof err_path, "%s/verify_err_%ld", vkt_tmpdir(), (long)getpid());
-    posix_spawn_file_actions_t fa;
-    ck_assert(posix_spawn_file_actions_init(&fa) == 0);
-    ck_assert(posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
-    ck_assert(posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600) == 0);
     char **env = child_env(extra_env);
-    pid_t pid;
-    int rc = posix_spawn(&pid, VKATTN_CLI_PATH, &fa, NULL, argv, env);
+    int status = vkt_spawn(VKATTN_CLI_PATH, argv, env, out_path, err_path);
     free(env);
-    posix_spawn_file_actions_destroy(&fa);
-    ck_assert_msg(rc == 0, "posix_spawn %s: %s", VKATTN_CLI_PATH, strerror(rc));
-    int ws;
-    while (waitpid(pid, &ws, 0) < 0)
-        ck_assert_msg(errno == EINTR, "waitpid: %s", strerror(errno));
-    return (run_output){WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, slurp(out_path), slurp(err_path)};
+    return (run_output){status, slurp(out_path), slurp(err_path)};
 }
 
 static void run_output_free(run_output *r)
