@@ -5,6 +5,7 @@
 #include "core/core_private.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* Grows an array to hold at least `need` items (doubling); the new pointer, or NULL (the old one stays valid). */
 static void *grow(void *items, uint32_t *cap, uint32_t need, size_t size)
@@ -283,6 +284,20 @@ static vkattn_result run_immediate(vkattn_context *ctx, const vkattn__op *op, co
             cmd_reset(imm, func);
     }
     return r != VKATTN_OK ? r : immediate_finish(imm, func);
+}
+
+vkattn__op vkattn__op_make(vkattn__op_kind kind, const char *name, const vkattn__tensor *inputs, uint32_t n_inputs,
+                           const vkattn__tensor *outputs, uint32_t n_outputs)
+{
+    vkattn__op op;
+    memset(&op, 0, sizeof op);
+    op.kind = kind;
+    op.name = name;
+    op.n_inputs = n_inputs;
+    op.n_outputs = n_outputs;
+    memcpy(op.inputs, inputs, n_inputs * sizeof *inputs);
+    memcpy(op.outputs, outputs, n_outputs * sizeof *outputs);
+    return op;
 }
 
 vkattn_result vkattn__submit_op(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn__op *op, const char *func)

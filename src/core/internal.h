@@ -282,6 +282,10 @@ bool vkattn__same_view(const vkattn__tensor *a, const vkattn__tensor *b);
 /* "[2,3,4]" into buf. */
 const char *vkattn__shape_str(const vkattn__tensor *t, char *buf, size_t len);
 
+/* An op of the kind with the given inputs and outputs (copied as they are) and a zero desc. */
+vkattn__op vkattn__op_make(vkattn__op_kind kind, const char *name, const vkattn__tensor *inputs, uint32_t n_inputs,
+                           const vkattn__tensor *outputs, uint32_t n_outputs);
+
 /* Runs (cmd NULL) or records (cmd non-NULL) an op whose tensors and desc the front end has checked. Takes a
  * reference on every storage the op uses for as long as the list holds the op. `func` names the public call. */
 vkattn_result vkattn__submit_op(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn__op *op, const char *func);

@@ -176,18 +176,8 @@ static vkattn_result fused(vkattn_context *ctx, vkattn_cmd *cmd, const char *fun
         return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
                              "%s: head_dim %lld is above the fused kernel's %d; set desc->unfused", func, (long long)d,
                              FUSED_MAX_HEAD_DIM);
-    vkattn__op op;
-    memset(&op, 0, sizeof op);
-    op.kind = VKATTN__OP_ATTENTION;
-    op.name = "attention";
-    op.n_inputs = 5;
-    op.n_outputs = 1;
-    op.inputs[0] = t->q;
-    op.inputs[1] = t->k;
-    op.inputs[2] = t->v;
-    op.inputs[3] = *mask;
-    op.inputs[4] = *slopes;
-    op.outputs[0] = t->out;
+    const vkattn__tensor inputs[5] = {t->q, t->k, t->v, *mask, *slopes};
+    vkattn__op op = vkattn__op_make(VKATTN__OP_ATTENTION, "attention", inputs, 5, &t->out, 1);
     uint32_t splits = choose_splits(ctx, t);
     uint32_t kv = (uint32_t)t->k.shape[1];
     op.desc.attention = (vkattn__attention_params){

@@ -95,16 +95,8 @@ vkattn__op vkattn__softmax_op(const vkattn__tensor *x, const vkattn__tensor *y, 
                               const vkattn__mask_params *params, const vkattn__tensor *mask,
                               const vkattn__tensor *slopes)
 {
-    vkattn__op op;
-    memset(&op, 0, sizeof op);
-    op.kind = VKATTN__OP_SOFTMAX;
-    op.name = "softmax";
-    op.n_inputs = 3;
-    op.n_outputs = 1;
-    op.inputs[0] = *x;
-    op.inputs[1] = *mask;
-    op.inputs[2] = *slopes;
-    op.outputs[0] = *y;
+    const vkattn__tensor inputs[3] = {*x, *mask, *slopes};
+    vkattn__op op = vkattn__op_make(VKATTN__OP_SOFTMAX, "softmax", inputs, 3, y, 1);
     op.desc.softmax = (vkattn__softmax_params){.scale = scale, .mask = *params};
     return op;
 }

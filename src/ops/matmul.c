@@ -59,15 +59,8 @@ vkattn_result vkattn__matmul_op(vkattn_context *ctx, vkattn_cmd *cmd, const char
         r = check_memory(ctx, func, a, b, c);
     if (r != VKATTN_OK)
         return r;
-    vkattn__op op;
-    memset(&op, 0, sizeof op);
-    op.kind = VKATTN__OP_MATMUL;
-    op.name = "matmul";
-    op.n_inputs = 2;
-    op.n_outputs = 1;
-    op.inputs[0] = *a;
-    op.inputs[1] = bt;
-    op.outputs[0] = *c;
+    const vkattn__tensor inputs[2] = {*a, bt};
+    vkattn__op op = vkattn__op_make(VKATTN__OP_MATMUL, "matmul", inputs, 2, c, 1);
     op.desc.matmul = (vkattn__matmul_params){.scale = scale, .group = (uint32_t)(a->shape[1] / b->shape[1])};
     return vkattn__submit_op(ctx, cmd, &op, func);
 }

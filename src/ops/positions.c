@@ -110,16 +110,6 @@ vkattn_result vkattn__positions_extent(vkattn_context *ctx, const char *func, vk
 vkattn__op vkattn__pe_op(vkattn__op_kind kind, const char *name, const vkattn__tensor *x, const vkattn__tensor *table,
                          const vkattn__tensor *pos, bool has_pos, const vkattn__tensor *y)
 {
-    vkattn__op op;
-    memset(&op, 0, sizeof op);
-    op.kind = kind;
-    op.name = name;
-    op.n_inputs = has_pos ? 3 : 2;
-    op.n_outputs = 1;
-    op.inputs[0] = *x;
-    op.inputs[1] = *table;
-    if (has_pos)
-        op.inputs[2] = *pos;
-    op.outputs[0] = *y;
-    return op;
+    const vkattn__tensor inputs[3] = {*x, *table, has_pos ? *pos : *x};
+    return vkattn__op_make(kind, name, inputs, has_pos ? 3 : 2, y, 1);
 }

@@ -51,13 +51,6 @@ vkattn_result vkattn__float_xy_resolve(vkattn_context *ctx, const char *func, vk
 vkattn__op vkattn__unary_op(vkattn__op_kind kind, const char *name, const vkattn__tensor *in,
                             const vkattn__tensor *out)
 {
-    vkattn__op op;
-    memset(&op, 0, sizeof op);
-    op.kind = kind;
-    op.name = name;
-    op.n_inputs = 1;
-    op.n_outputs = 1;
-    op.inputs[0] = vkattn__tensor_as4d(in);
-    op.outputs[0] = vkattn__tensor_as4d(out);
-    return op;
+    vkattn__tensor in4 = vkattn__tensor_as4d(in), out4 = vkattn__tensor_as4d(out);
+    return vkattn__op_make(kind, name, &in4, 1, &out4, 1);
 }
