@@ -78,6 +78,8 @@ static void adopt_facts(vkattn_context *ctx, const vkattn__vk_facts *f)
     vk->limits = f->limits;
     vk->memory_props = f->memory;
     vk->max_allocation_size = f->info.max_allocation_size ? f->info.max_allocation_size : VK_WHOLE_SIZE;
+    const char *gpu_blocking = vkattn__env(&ctx->desc, "VKATTN_TEST_GPU_BLOCKING");
+    vk->test_gpu_blocking = gpu_blocking && strcmp(gpu_blocking, "1") == 0;
 }
 
 /* Instance, device choice and VkDevice: everything that calls instance-level functions (lock held). */

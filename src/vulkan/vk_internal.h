@@ -254,6 +254,8 @@ typedef struct vkattn__vk_context {
     VkPhysicalDeviceLimits limits;
     VkPhysicalDeviceMemoryProperties memory_props;
     VkDeviceSize max_allocation_size;
+    /* VKATTN_TEST_GPU_BLOCKING=1 at creation: a CPU device runs fused attention with its GPU work split. */
+    bool test_gpu_blocking;
     bool lost;                     /* VK_ERROR_DEVICE_LOST was seen: every later call fails */
     vkattn__vk_memory memory;
     vkattn__vk_pipeline *pipelines;

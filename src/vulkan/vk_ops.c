@@ -571,8 +571,7 @@ static vkattn_result attention_shape_for(vkattn_context *ctx, const char *func, 
                                          attention_shape *out)
 {
     uint32_t wg = vkattn__vk_workgroup_size(ctx, 128, 0);
-    const char *gpu_blocking = vkattn__env(&ctx->desc, "VKATTN_TEST_GPU_BLOCKING");
-    bool cpu = ctx->info.type == VKATTN_DEVICE_CPU && !(gpu_blocking && strcmp(gpu_blocking, "1") == 0);
+    bool cpu = ctx->info.type == VKATTN_DEVICE_CPU && !vkattn__vk(ctx)->test_gpu_blocking;
     attention_shape s = {.t_d = pow2_at_least((head_dim + (cpu ? 127 : 7)) / (cpu ? 128 : 8)), .bk = cpu ? 16 : 64};
     if (s.t_d > wg)
         s.t_d = pow2_at_least(wg + 1) / 2;
