@@ -113,7 +113,7 @@ enum vkattn_context_flags {
     /* Use device-local memory with staging copies even on unified-memory devices (for testing the discrete-GPU
      * path on integrated and CPU devices). */
     VKATTN_CONTEXT_FORCE_STAGING = 1u << 2,
-    /* Ignore the environment variables VKATTN_DEVICE, VKATTN_VALIDATION and VKATTN_TEST_GPU_BLOCKING (=1: for
+    /* Ignore the environment variables VKATTN_DEVICE, VKATTN_VALIDATION, VKATTN_PROFILE and VKATTN_TEST_GPU_BLOCKING (=1: for
      * testing, a CPU Vulkan device such as lavapipe runs the fused attention kernel with the work split it uses on
      * GPUs). */
     VKATTN_CONTEXT_IGNORE_ENV = 1u << 3,
@@ -122,6 +122,20 @@ enum vkattn_context_flags {
      * around a driver whose optional features misbehave. No effect on the CPU backend. */
     VKATTN_CONTEXT_BASELINE_KERNELS = 1u << 4,
 };
+
+/* What the runtime believes about the device. */
+typedef enum vkattn_profile {
+    VKATTN_PROFILE_DEFAULT = 0, /* as a desc value: the environment variable VKATTN_PROFILE ("device" or "phone") if
+                                 * set, else VKATTN_PROFILE_DEVICE */
+    VKATTN_PROFILE_DEVICE = 1,  /* the device's own limits and features */
+    /* A conservative phone GPU: every limit is the smaller of the device's and these (Vulkan's required minimums
+     * or a common Adreno/Mali value): 128 invocations per workgroup (128 x 128 x 64 in size), 16 KiB of shared
+     * memory, 128 MiB storage-buffer range, 4096 memory allocations, 65535 workgroups per dispatch dimension, no
+     * fp16 arithmetic (f16 storage stays where the device has it), no subgroup operations, no cooperative
+     * matrices. vkattn_context_device_info reports the clamped values. Ops that need more (huge tensors, long
+     * grids) are split into windows and dispatches that fit. A Vulkan-only notion: the CPU backend ignores it. */
+    VKATTN_PROFILE_PHONE = 2,
+} vkattn_profile;
 
 typedef struct vkattn_context_desc {
     vkattn_backend backend;   /* 0 = VKATTN_BACKEND_AUTO */
@@ -141,6 +155,12 @@ typedef struct vkattn_context_desc {
     vkattn_log_level log_level; /* 0 = VKATTN_LOG_WARN: deliver ERROR and WARN */
     /* Timeout of the implicit wait in immediate-mode operations and transfers: 0 = 60000 ms. */
     uint32_t timeout_ms;
+    vkattn_profile profile;   /* 0 = VKATTN_PROFILE_DEFAULT */
+    /* Most bytes of tensor storage the context may hold at once (tensors and the scratch of recorded ops): 0 = no
+     * limit but the device's. Creating a tensor past it fails with VKATTN_ERROR_OUT_OF_DEVICE_MEMORY (Vulkan) or
+     * VKATTN_ERROR_OUT_OF_HOST_MEMORY (CPU backend) and leaves the context usable, exactly as a real allocation
+     * failure does; for budgeting memory beside other users of the GPU, and for testing out-of-memory paths. */
+    uint64_t memory_limit;
 } vkattn_context_desc;
 
 typedef enum vkattn_device_type {
