@@ -4,7 +4,21 @@
 #include "ops/pe.h"
 #include "ops/unary.h"
 
+#include <math.h>
 #include <stdlib.h>
+
+/* Every desc field may be valid on its own while their combination still overflows a frequency (a LINEAR factor of
+ * 1e-310 divides theta by almost nothing): such a frequency has no phase, so the call fails instead. */
+static vkattn_result pair_entry(vkattn_context *ctx, const char *func, uint32_t pair, double theta, uint32_t axis,
+                                vkattn__phase_entry *out)
+{
+    if (!isfinite(theta))
+        return vkattn__error(ctx, VKATTN_ERROR_INVALID_ARGUMENT,
+                             "%s: the desc gives pair %u the frequency %g rad per position (base, factor and the "
+                             "factor arrays must combine to a finite value)", func, pair, theta);
+    *out = vkattn__phase_entry_of(theta, axis);
+    return VKATTN_OK;
+}
 
 /* The phase table of every pair, uploaded (or found in the cache). */
 static vkattn_result pair_table(vkattn_context *ctx, const char *func, const vkattn__rope_plan *plan, int64_t ctx_len,
@@ -19,9 +33,10 @@ static vkattn_result pair_table(vkattn_context *ctx, const char *func, const vka
         r = vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory for %u frequencies", func, n);
     } else {
         vkattn__rope_pairs(plan, ctx_len, theta, axis, attn_factor);
-        for (uint32_t i = 0; i < n; i++)
-            entries[i] = vkattn__phase_entry_of(theta[i], axis[i]);
-        r = vkattn__table(ctx, func, VKATTN_I32, entries, n * (uint32_t)sizeof *entries, table);
+        for (uint32_t i = 0; i < n && r == VKATTN_OK; i++)
+            r = pair_entry(ctx, func, i, theta[i], axis[i], &entries[i]);
+        if (r == VKATTN_OK)
+            r = vkattn__table(ctx, func, VKATTN_I32, entries, n * (uint32_t)sizeof *entries, table);
     }
     free(theta);
     free(axis);

@@ -1,6 +1,6 @@
 /*
- * vk_instance.c - the Vulkan loader (volk, loaded once per process), the instance, and the validation layer whose
- * messages go to the context's log.
+ * vk_instance.c - the Vulkan loader (volk, loaded once per process), the instance, and the validation layer (with
+ * synchronization validation where the layer offers it) whose messages go to the context's log.
  *
  * volkLoadInstanceOnly writes process-wide function pointers, so every load and every call of an instance-level
  * function happens under one mutex. The loader hands out the same trampolines for every instance, so pointers
@@ -117,10 +117,14 @@ static VkDebugUtilsMessengerCreateInfoEXT messenger_info(vkattn_context *ctx)
     };
 }
 
-/* The layer must be installed, and debug utils offered by the loader or the layer, so no message goes to stdout. */
-static vkattn_result check_validation(vkattn_context *ctx, const char *func)
+/* The layer must be installed, and debug utils offered by the loader or the layer, so no message goes to stdout.
+ * *sync tells whether the layer offers VK_EXT_validation_features, through which synchronization validation (missing
+ * or too weak barriers between dispatches and copies, found by tracking every access) is turned on; the layer leaves
+ * it off by default because it slows every command. A layer without the extension still validates the API usage. */
+static vkattn_result check_validation(vkattn_context *ctx, const char *func, bool *sync)
 {
     bool layer = false, utils = false;
+    *sync = false;
     vkattn_result r = has_validation_layer(ctx, func, &layer);
     if (r != VKATTN_OK)
         return r;
@@ -137,28 +141,48 @@ static vkattn_result check_validation(vkattn_context *ctx, const char *func)
                              "%s: validation requested but " VK_EXT_DEBUG_UTILS_EXTENSION_NAME
                              " is not available to route its messages",
                              func);
+    if (r == VKATTN_OK)
+        r = has_extension(ctx, func, VALIDATION_LAYER, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME, sync);
+    if (r == VKATTN_OK && !*sync)
+        vkattn__log(ctx, VKATTN_LOG_INFO,
+                    "%s: the validation layer lacks " VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME
+                    "; synchronization validation is off",
+                    func);
     return r;
 }
 
 static vkattn_result create_instance(vkattn_context *ctx, const char *func, bool validation,
                                      vkattn__vk_instance *out)
 {
-    bool portability = false;
+    bool portability = false, sync = false;
     vkattn_result r = has_extension(ctx, func, NULL, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME, &portability);
     if (r == VKATTN_OK && validation)
-        r = check_validation(ctx, func);
+        r = check_validation(ctx, func, &sync);
     if (r != VKATTN_OK)
         return r;
-    const char *extensions[2];
+    const char *extensions[3];
     uint32_t n_extensions = 0;
     if (portability) /* MoltenVK devices are listed only to instances that ask for portability devices */
         extensions[n_extensions++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
     if (validation)
         extensions[n_extensions++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    if (sync)
+        extensions[n_extensions++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
     const char *layers[] = {VALIDATION_LAYER};
     VkDebugUtilsMessengerCreateInfoEXT messenger = {0};
     if (validation)
         messenger = messenger_info(ctx);
+    /* Chained in front of the messenger, whose own pNext stays NULL as vkCreateDebugUtilsMessengerEXT needs it. */
+    const VkValidationFeatureEnableEXT sync_feature = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    VkValidationFeaturesEXT features = {
+        .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+        .pNext = &messenger,
+        .enabledValidationFeatureCount = 1,
+        .pEnabledValidationFeatures = &sync_feature,
+    };
+    const void *chain = NULL;
+    if (validation)
+        chain = sync ? (const void *)&features : (const void *)&messenger;
     VkApplicationInfo app = {
         .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
         .pApplicationName = "vkattn",
@@ -168,7 +192,7 @@ static vkattn_result create_instance(vkattn_context *ctx, const char *func, bool
     };
     VkInstanceCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pNext = validation ? &messenger : NULL, /* also reports on vkCreateInstance and vkDestroyInstance */
+        .pNext = chain, /* the messenger also reports on vkCreateInstance and vkDestroyInstance */
         .flags = portability ? VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR : 0,
         .pApplicationInfo = &app,
         .enabledLayerCount = validation ? 1u : 0u,
