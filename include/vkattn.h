@@ -12,8 +12,13 @@
  * - A context owns everything created from it; destroying it frees what is still alive.
  * - The library never aborts, exits or prints. Messages go to the logger given in the context desc, if any.
  *
- * Threads: a context, and every object created from it, may be used by one thread at a time; different contexts are
- * independent and may be used from different threads at once.
+ * Threads: different contexts are independent and may be used from different threads at once (contexts on one
+ * device too). A context, and every object created from it (tensors, command lists), may be used by one thread at a
+ * time: threads that share a context hold one lock of their own around every call that takes the context or one of
+ * its objects, vkattn_context_last_error included (read the message before releasing the lock). Calls without a
+ * context (vkattn_enumerate_devices, vkattn_rope_frequencies, vkattn_alibi_slopes, vkattn_result_str ...) may run
+ * from any thread at any time; vkattn_context_last_error(NULL) is per thread. Tested under ThreadSanitizer
+ * (tests/test_threads.c, scripts/tsan.sh).
  */
 #ifndef VKATTN_H
 #define VKATTN_H
@@ -106,16 +111,21 @@ typedef void (*vkattn_log_fn)(void *user, vkattn_log_level level, const char *ms
 
 enum vkattn_context_flags {
     /* Enable the Khronos validation layer (also enabled by the environment variable VKATTN_VALIDATION=1).
-     * Context creation fails with VKATTN_ERROR_UNSUPPORTED when the layer is not installed. */
+     * Context creation fails with VKATTN_ERROR_UNSUPPORTED when the layer is not installed. Where the layer offers
+     * VK_EXT_validation_features (Debian 12's 1.3.239 does), synchronization validation is enabled too: a missing or
+     * too weak barrier between dispatches, copies and host access is reported like any other validation error; it
+     * makes every command slower. */
     VKATTN_CONTEXT_VALIDATION = 1u << 0,
     /* Do not read or write the on-disk pipeline cache. */
     VKATTN_CONTEXT_NO_PIPELINE_CACHE = 1u << 1,
     /* Use device-local memory with staging copies even on unified-memory devices (for testing the discrete-GPU
      * path on integrated and CPU devices). */
     VKATTN_CONTEXT_FORCE_STAGING = 1u << 2,
-    /* Ignore the environment variables VKATTN_DEVICE, VKATTN_VALIDATION, VKATTN_PROFILE and VKATTN_TEST_GPU_BLOCKING (=1: for
-     * testing, a CPU Vulkan device such as lavapipe runs the fused attention kernel with the work split it uses on
-     * GPUs). */
+    /* Ignore the environment variables VKATTN_DEVICE, VKATTN_VALIDATION, VKATTN_PROFILE and, for testing,
+     * VKATTN_TEST_GPU_BLOCKING (=1: a CPU Vulkan device such as lavapipe runs the fused attention kernel with the
+     * work split it uses on GPUs) and VKATTN_TEST_STORAGE_RANGE (a byte count from 256 up: lowers the storage-buffer
+     * range the Vulkan backend believes in, so that small tensors take the windows of huge ones) and
+     * VKATTN_TEST_DEVICE_LOST_AFTER (n: the n-th queue submission fails as if the device were lost). */
     VKATTN_CONTEXT_IGNORE_ENV = 1u << 3,
     /* Use only the portable kernels, never a faster path that depends on an optional device feature (today: the
      * subgroup-arithmetic kernel of vkattn_matmul for up to 8 rows of a). For comparing the paths, and as a way
@@ -156,10 +166,11 @@ typedef struct vkattn_context_desc {
     /* Timeout of the implicit wait in immediate-mode operations and transfers: 0 = 60000 ms. */
     uint32_t timeout_ms;
     vkattn_profile profile;   /* 0 = VKATTN_PROFILE_DEFAULT */
-    /* Most bytes of tensor storage the context may hold at once (tensors and the scratch of recorded ops): 0 = no
-     * limit but the device's. Creating a tensor past it fails with VKATTN_ERROR_OUT_OF_DEVICE_MEMORY (Vulkan) or
-     * VKATTN_ERROR_OUT_OF_HOST_MEMORY (CPU backend) and leaves the context usable, exactly as a real allocation
-     * failure does; for budgeting memory beside other users of the GPU, and for testing out-of-memory paths. */
+    /* Most bytes of storage the context may hold at once (tensors, the scratch of recorded ops, the context's cached
+     * phase and slope tables): 0 = no limit but the device's. Creating a tensor or recording an op past it fails
+     * with VKATTN_ERROR_OUT_OF_DEVICE_MEMORY (Vulkan) or VKATTN_ERROR_OUT_OF_HOST_MEMORY (CPU backend) and leaves
+     * the context usable, exactly as a real allocation failure does; for budgeting memory beside other users of the
+     * GPU, and for testing out-of-memory paths. */
     uint64_t memory_limit;
 } vkattn_context_desc;
 
@@ -204,6 +215,9 @@ typedef struct vkattn_device_info {
     uint64_t max_allocation_count;
     uint64_t max_allocation_size;   /* bytes, 0 when unknown */
     uint64_t device_local_bytes;    /* size of the largest device-local heap */
+    /* The profile the limits and features above are clamped to: a context's own, VKATTN_PROFILE_DEVICE from
+     * vkattn_enumerate_devices and the CPU backend. */
+    vkattn_profile profile;
 } vkattn_device_info;
 
 /* Lists the Vulkan devices: writes up to `capacity` entries to `out` (may be NULL when capacity is 0) and the number
@@ -231,6 +245,9 @@ typedef struct vkattn_context_stats {
     bool pipeline_cache_loaded;      /* a valid on-disk pipeline cache was found and used */
     bool pipeline_cache_rejected;    /* an on-disk pipeline cache was found but ignored (corrupt or other device) */
     uint64_t submissions;            /* queue submissions so far */
+    /* Command buffers submitted so far (Vulkan): a list is cut into several once it holds 64 ops or 256 MiB of
+     * bound memory, so that no single piece of GPU work runs long enough for a driver watchdog to reset the GPU. */
+    uint64_t command_buffers;
     uint64_t validation_messages;    /* validation-layer messages of WARN or ERROR severity received */
 } vkattn_context_stats;
 

@@ -73,7 +73,7 @@ layout(push_constant) uniform Params {
     uint block_base;
     float scale;
     int q_offset;
-    uint n_splits;
+    uint n_splits;     // low 16 bits: splits; high 16 bits: splits per window of k and v (see block_at)
     uint split_len;
 } pc;
 
@@ -97,17 +97,23 @@ struct Block {
     uint key_begin;
     uint key_end;
     uint split;
+    uint window_key;   // the first key of the window k, v and the mask are bound at
 };
 
 // Keys [key_begin, key_end) of the split, less those no row of the block sees: after the last query (causal) or at
 // and before the first query's q - WINDOW.
+// The split is the slowest coordinate of the group index, so that each window of splits is one contiguous range
+// of groups: a tensor larger than the storage-buffer range (a long KV cache) is bound in windows of whole splits,
+// one dispatch per window (vk_ops.c record_attention), and the bindings start at the window's first key.
 Block block_at(uint id)
 {
     uint rows = pc.q_len * GROUP;
     uint n_blocks = (rows + BQ - 1u) / BQ;
+    uint per_window = pc.n_splits >> 16u;
     Block blk;
-    blk.split = id % pc.n_splits;
-    id /= pc.n_splits;
+    blk.split = id / (pc.batch * pc.kv_heads * n_blocks);
+    id %= pc.batch * pc.kv_heads * n_blocks;
+    blk.window_key = blk.split / per_window * per_window * pc.split_len;
     blk.first_row = (id % n_blocks) * BQ;
     id /= n_blocks;
     blk.kv_head = id % pc.kv_heads;
@@ -142,8 +148,10 @@ Row row_at(Block blk, uint rho)
     row.i = rho / GROUP;
     row.h = blk.kv_head * GROUP + rho % GROUP;
     row.q_pos = pc.q_offset + int(row.i);
+    // Unsigned arithmetic wraps, so subtracting the window's first key here and adding key j later lands on
+    // key j's element of the window.
     row.mask = byte_of(pc.offsets_msp, 0u) + blk.b * pc.mask_stride.x + row.h * pc.mask_stride.y +
-               row.i * pc.mask_stride.z;
+               row.i * pc.mask_stride.z - blk.window_key * pc.mask_stride.w;
     row.slope = ((FLAGS & MASK_ALIBI) != 0u && row.live) ? slopes[byte_of(pc.offsets_msp, 1u) + row.h] : 0.0;
     return row;
 }
@@ -271,8 +279,9 @@ void tile_shared(inout State st, Row row, vec4 qv[DPT4], uint own, uint lane, ui
 void finish(State st, Block blk, Row row, uint lane)
 {
     uint heads = pc.kv_heads * GROUP;
+    uint n_splits = pc.n_splits & 0xffffu;
     uint part_at = byte_of(pc.offsets_msp, 2u) +
-                   (((blk.b * heads + row.h) * pc.q_len + row.i) * pc.n_splits + blk.split) * (HEAD_DIM + 2u);
+                   (((blk.b * heads + row.h) * pc.q_len + row.i) * n_splits + blk.split) * (HEAD_DIM + 2u);
     uint o_base = byte_of(pc.offsets_qkvo, 3u) + blk.b * pc.o_stride.x + row.i * pc.o_stride.y +
                   row.h * pc.o_stride.z;
     for (uint t = 0; t < DPT4; t++) {
@@ -297,14 +306,16 @@ void finish(State st, Block blk, Row row, uint lane)
 void main()
 {
     Block blk = block_at(pc.block_base + flat_group(pc.groups_x));
-    if (blk.b >= pc.batch) {
+    if (blk.split >= (pc.n_splits & 0xffffu)) {
         return; // uniform over the workgroup
     }
     uint r = gl_LocalInvocationID.x / T_D;
     uint lane = gl_LocalInvocationID.x % T_D;
     Row row = row_at(blk, blk.first_row + r);
-    uint k_base = byte_of(pc.offsets_qkvo, 1u) + blk.b * pc.k_stride.x + blk.kv_head * pc.k_stride.z;
-    uint v_base = byte_of(pc.offsets_qkvo, 2u) + blk.b * pc.v_stride.x + blk.kv_head * pc.v_stride.z;
+    uint k_base = byte_of(pc.offsets_qkvo, 1u) + blk.b * pc.k_stride.x + blk.kv_head * pc.k_stride.z -
+                  blk.window_key * pc.k_stride.y;
+    uint v_base = byte_of(pc.offsets_qkvo, 2u) + blk.b * pc.v_stride.x + blk.kv_head * pc.v_stride.z -
+                  blk.window_key * pc.v_stride.y;
     uint q_base = byte_of(pc.offsets_qkvo, 0u) + blk.b * pc.q_stride.x + row.i * pc.q_stride.y +
                   row.h * pc.q_stride.z;
     vec4 qv[DPT4];

@@ -450,8 +450,21 @@ static void assert_same_device(const vkattn_device_info *a, const vkattn_device_
     ck_assert_uint_eq(a->api_version, b->api_version);
     ck_assert_int_eq(a->type, b->type);
     ck_assert(memcmp(a->pipeline_cache_uuid, b->pipeline_cache_uuid, sizeof a->pipeline_cache_uuid) == 0);
-    ck_assert_uint_eq(a->max_workgroup_invocations, b->max_workgroup_invocations);
     ck_assert_uint_eq(a->subgroup_size, b->subgroup_size);
+    if (a->profile == VKATTN_PROFILE_PHONE) { /* the context's info is b below */
+        const vkattn_device_info *t = a;
+        a = b;
+        b = t;
+    }
+    ck_assert_int_eq(a->profile, VKATTN_PROFILE_DEVICE);
+    if (b->profile == VKATTN_PROFILE_PHONE) { /* VKATTN_PROFILE=phone: the context's limits are clamped */
+        ck_assert_uint_eq(b->max_workgroup_invocations,
+                          a->max_workgroup_invocations < 128 ? a->max_workgroup_invocations : 128);
+        ck_assert(!b->subgroup_arithmetic && !b->fp16_arithmetic);
+    } else {
+        ck_assert_int_eq(b->profile, VKATTN_PROFILE_DEVICE);
+        ck_assert_uint_eq(a->max_workgroup_invocations, b->max_workgroup_invocations);
+    }
 }
 
 /* Creates a Vulkan (or AUTO) context for the selector; asserts success. */
@@ -960,6 +973,93 @@ START_TEST(test_result_strings)
 }
 END_TEST
 
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* VKATTN_PROFILE_PHONE clamps every limit to min(device, phone) and drops the optional arithmetic; the same comes
+ * from VKATTN_PROFILE=phone; a bad value in either place is refused; IGNORE_ENV and the CPU backend ignore it. */
+START_TEST(test_phone_profile)
+{
+    if (!vkt_backend_enabled(VKATTN_BACKEND_VULKAN))
+        return;
+    vkattn_device_info dev[8];
+    uint32_t count = 0;
+    ck_assert_int_eq(vkattn_enumerate_devices(dev, 8, &count), VKATTN_OK);
+    ck_assert_uint_ge(count, 1);
+    log_capture cap = {0};
+    for (int from_env = 0; from_env < 2; from_env++) {
+        vkattn_context_desc d = capture_desc(VKATTN_BACKEND_VULKAN, &cap, VKATTN_LOG_WARN);
+        d.device = "0";
+        if (from_env)
+            setenv("VKATTN_PROFILE", "phone", 1);
+        else
+            d.profile = VKATTN_PROFILE_PHONE;
+        vkattn_context *ctx = NULL;
+        ck_assert_int_eq(vkattn_context_create(&d, &ctx), VKATTN_OK);
+        unsetenv("VKATTN_PROFILE");
+        vkattn_device_info got;
+        ck_assert_int_eq(vkattn_context_device_info(ctx, &got), VKATTN_OK);
+        const vkattn_device_info *w = &dev[0];
+        ck_assert_int_eq(got.profile, VKATTN_PROFILE_PHONE);
+        ck_assert_uint_eq(got.max_workgroup_invocations, min_u64(w->max_workgroup_invocations, 128));
+        const uint32_t size[3] = {128, 128, 64};
+        for (int k = 0; k < 3; k++) {
+            ck_assert_uint_eq(got.max_workgroup_size[k], min_u64(w->max_workgroup_size[k], size[k]));
+            ck_assert_uint_eq(got.max_workgroup_count[k], min_u64(w->max_workgroup_count[k], 65535));
+        }
+        ck_assert_uint_eq(got.max_shared_memory, min_u64(w->max_shared_memory, 16384));
+        ck_assert_uint_eq(got.max_storage_buffer_range, min_u64(w->max_storage_buffer_range, 128u << 20));
+        ck_assert_uint_eq(got.max_allocation_count, min_u64(w->max_allocation_count, 4096));
+        ck_assert(!got.fp16_arithmetic && !got.subgroup_arithmetic && !got.cooperative_matrix_nv);
+        ck_assert_int_eq(got.fp16_storage, w->fp16_storage); /* storage stays: f16 tensors keep working */
+        /* Ops run under it: a softmax with the clamped workgroups. */
+        const int64_t shape[2] = {3, 1000};
+        float x[3000], y[3000];
+        for (int i = 0; i < 3000; i++)
+            x[i] = (float)(i % 1000) * 0.001f;
+        vkattn_tensor tx = vkt_tensor(ctx, VKATTN_F32, 2, shape), ty = vkt_tensor(ctx, VKATTN_F32, 2, shape);
+        vkt_write_f32(ctx, tx, x, 3000);
+        ck_assert_int_eq(vkattn_softmax(ctx, NULL, NULL, tx, ty), VKATTN_OK);
+        vkt_read_f32(ctx, ty, y, 3000);
+        double sum = 0.0;
+        for (int j = 0; j < 1000; j++)
+            sum += exp(0.001 * j);
+        for (int j = 0; j < 3000; j += 101)
+            ck_assert_msg(fabs(y[j] - exp(x[j]) / sum) <= 1e-5 * exp(x[j]) / sum, "y[%d] = %g", j, (double)y[j]);
+        vkattn_tensor_destroy(ctx, tx);
+        vkattn_tensor_destroy(ctx, ty);
+        destroy_captured(ctx, &cap);
+    }
+    /* Bad values. */
+    vkattn_context_desc d = capture_desc(VKATTN_BACKEND_VULKAN, &cap, VKATTN_LOG_WARN);
+    d.profile = (vkattn_profile)9;
+    vkattn_context *ctx = (vkattn_context *)&cap;
+    ck_assert_int_eq(vkattn_context_create(&d, &ctx), VKATTN_ERROR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(ctx);
+    ck_assert_ptr_nonnull(strstr(vkattn_context_last_error(NULL), "profile"));
+    d.profile = VKATTN_PROFILE_DEFAULT;
+    setenv("VKATTN_PROFILE", "tablet", 1);
+    ck_assert_int_eq(vkattn_context_create(&d, &ctx), VKATTN_ERROR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(strstr(vkattn_context_last_error(NULL), "VKATTN_PROFILE"));
+    /* IGNORE_ENV ignores it; the CPU backend reports the device profile. */
+    d.flags |= VKATTN_CONTEXT_IGNORE_ENV;
+    ck_assert_int_eq(vkattn_context_create(&d, &ctx), VKATTN_OK);
+    vkattn_device_info got;
+    ck_assert_int_eq(vkattn_context_device_info(ctx, &got), VKATTN_OK);
+    ck_assert_int_eq(got.profile, VKATTN_PROFILE_DEVICE);
+    destroy_captured(ctx, &cap);
+    setenv("VKATTN_PROFILE", "phone", 1);
+    vkattn_context_desc cd = {.backend = VKATTN_BACKEND_CPU};
+    ck_assert_int_eq(vkattn_context_create(&cd, &ctx), VKATTN_OK);
+    unsetenv("VKATTN_PROFILE");
+    ck_assert_int_eq(vkattn_context_device_info(ctx, &got), VKATTN_OK);
+    ck_assert_int_eq(got.profile, VKATTN_PROFILE_DEVICE);
+    vkattn_context_destroy(ctx);
+}
+END_TEST
+
 static Suite *context_suite(void)
 {
     Suite *s = suite_create("context");
@@ -988,6 +1088,7 @@ static Suite *context_suite(void)
     tcase_add_test(dev, test_auto_falls_back_without_driver);
     tcase_add_test(dev, test_vulkan_without_driver);
     tcase_add_test(dev, test_validation_layer_missing);
+    tcase_add_test(dev, test_phone_profile);
     suite_add_tcase(s, dev);
 
     TCase *misc = tcase_create("logging and results");

@@ -19,9 +19,31 @@ static vkattn_result check_desc(vkattn_context *ctx, const vkattn_context_desc *
     if (d->flags & ~KNOWN_CONTEXT_FLAGS)
         return vkattn__error(ctx, VKATTN_ERROR_INVALID_ARGUMENT, "%s: desc->flags has unknown bits 0x%x", func,
                              d->flags & ~KNOWN_CONTEXT_FLAGS);
+    if ((unsigned)d->profile > (unsigned)VKATTN_PROFILE_PHONE)
+        return vkattn__error(ctx, VKATTN_ERROR_INVALID_ARGUMENT, "%s: desc->profile is %d, not a vkattn_profile",
+                             func, (int)d->profile);
     if ((unsigned)d->log_level > (unsigned)VKATTN_LOG_DEBUG)
         return vkattn__error(ctx, VKATTN_ERROR_INVALID_ARGUMENT, "%s: desc->log_level is %d (must be 0 to %d)", func,
                              (int)d->log_level, (int)VKATTN_LOG_DEBUG);
+    return VKATTN_OK;
+}
+
+/* VKATTN_PROFILE_DEFAULT -> the environment's VKATTN_PROFILE, else VKATTN_PROFILE_DEVICE. */
+static vkattn_result resolve_profile(vkattn_context *ctx)
+{
+    if (ctx->desc.profile != VKATTN_PROFILE_DEFAULT)
+        return VKATTN_OK;
+    const char *env = vkattn__env(&ctx->desc, "VKATTN_PROFILE");
+    if (!env || strcmp(env, "device") == 0) {
+        ctx->desc.profile = VKATTN_PROFILE_DEVICE;
+    } else if (strcmp(env, "phone") == 0) {
+        ctx->desc.profile = VKATTN_PROFILE_PHONE;
+    } else {
+        return vkattn__error(ctx, VKATTN_ERROR_INVALID_ARGUMENT,
+                             "vkattn_context_create: the environment variable VKATTN_PROFILE is \"%s\"; it must be "
+                             "\"device\" or \"phone\"",
+                             env);
+    }
     return VKATTN_OK;
 }
 
@@ -37,6 +59,8 @@ static vkattn_result setup_desc(vkattn_context *ctx, const vkattn_context_desc *
     ctx->desc.device = NULL;
     ctx->desc.cache_dir = NULL;
     vkattn_result r = check_desc(ctx, &ctx->desc);
+    if (r == VKATTN_OK)
+        r = resolve_profile(ctx);
     if (r != VKATTN_OK || !desc || !desc->cache_dir)
         return r;
     ctx->cache_dir = strdup(desc->cache_dir);

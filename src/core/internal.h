@@ -270,6 +270,10 @@ vkattn_result vkattn__tensor_resolve(vkattn_context *ctx, vkattn_tensor t, const
 vkattn__tensor vkattn__tensor_as4d(const vkattn__tensor *t);
 uint64_t vkattn__tensor_numel(const vkattn__tensor *t);
 /* The element range [*lo, *hi] (inclusive, in elements from storage start) the tensor touches. */
+/* Counts bytes of storage against desc.memory_limit (stats.bytes_allocated): OUT_OF_DEVICE_MEMORY (Vulkan) or
+ * OUT_OF_HOST_MEMORY (CPU) past it, naming func; release gives them back. */
+vkattn_result vkattn__memory_reserve(vkattn_context *ctx, uint64_t bytes, const char *func);
+void vkattn__memory_release(vkattn_context *ctx, uint64_t bytes);
 void vkattn__tensor_span(const vkattn__tensor *t, int64_t *lo, int64_t *hi);
 bool vkattn__tensor_is_contiguous(const vkattn__tensor *t);
 bool vkattn__same_shape(const vkattn__tensor *a, const vkattn__tensor *b);

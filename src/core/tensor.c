@@ -133,7 +133,8 @@ static vkattn_result view_strides(vkattn_context *ctx, const vkattn_tensor_desc 
 }
 
 /* Sets v->offset = base offset + offset after checking that the view's last element, offset + sum((shape - 1) *
- * stride) from the base's first element, lies inside the storage. */
+ * stride) from the base's first element, lies inside the storage. An element index past INT64_MAX is an overflow
+ * (offsets and strides are int64), whatever the storage's size. */
 static vkattn_result view_bounds(vkattn_context *ctx, const vkattn__tensor *base, int64_t offset, vkattn__tensor *v)
 {
     uint64_t first, last;
@@ -144,7 +145,7 @@ static vkattn_result view_bounds(vkattn_context *ctx, const vkattn__tensor *base
         ok = vkattn__mul_u64((uint64_t)(v->shape[k] - 1), (uint64_t)v->strides[k], &reach) &&
              vkattn__add_u64(last, reach, &last);
     }
-    if (!ok)
+    if (!ok || last > (uint64_t)INT64_MAX)
         return vkattn__error(ctx, VKATTN_ERROR_OVERFLOW, "%s: offset %lld with these shape and strides overflows",
                              view_func, (long long)offset);
     uint64_t elements = base->storage->bytes / vkattn_dtype_size(base->dtype);

@@ -37,6 +37,7 @@ void vkattn__cpu_device_info(vkattn_device_info *info)
 {
     memset(info, 0, sizeof *info);
     info->backend = VKATTN_BACKEND_CPU;
+    info->profile = VKATTN_PROFILE_DEVICE;
     info->type = VKATTN_DEVICE_CPU;
     if (!proc_field("/proc/cpuinfo", "model name", info->name, sizeof info->name))
         snprintf(info->name, sizeof info->name, "CPU");

@@ -6,6 +6,7 @@
 #include "ops/attn.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The fused kernels keep a query row's accumulator of head_dim floats per invocation group in shared memory. */
@@ -129,27 +130,35 @@ static vkattn_result rope_prepass(vkattn_context *ctx, vkattn_cmd *cmd, const ch
     return r;
 }
 
+/* The [batch, heads, q_len, kv_len] f32 scores of the unfused path, or the split-key scratch of the fused path (f32,
+ * n_splits * (head_dim + 2) values per query row and head), as a handle *h resolved to 4 dims in *t. */
+static vkattn_result scratch_f32(vkattn_context *ctx, const char *func, uint32_t ndim, const int64_t *shape,
+                                 vkattn_tensor *h, vkattn__tensor *t)
+{
+    vkattn_tensor_desc sd = {.dtype = VKATTN_F32, .ndim = ndim};
+    memcpy(sd.shape, shape, ndim * sizeof shape[0]);
+    vkattn_result r = vkattn_tensor_create(ctx, &sd, h);
+    if (r == VKATTN_OK)
+        r = vkattn__tensor_resolve(ctx, *h, func, "scratch", t);
+    if (r == VKATTN_OK)
+        *t = vkattn__tensor_as4d(t);
+    return r;
+}
+
 static vkattn_result unfused(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const attn_io *t, float scale,
                              const vkattn__mask_params *mp, const vkattn__tensor *mask, const vkattn__tensor *slopes,
-                             vkattn_tensor *scores_handle)
+                             const vkattn__tensor *s)
 {
-    vkattn_tensor_desc sd = {.dtype = VKATTN_F32, .ndim = 4,
-                             .shape = {t->q.shape[0], t->q.shape[2], t->q.shape[1], t->k.shape[1]}};
-    vkattn__tensor s;
-    vkattn_result r = vkattn_tensor_create(ctx, &sd, scores_handle);
-    if (r == VKATTN_OK)
-        r = vkattn__tensor_resolve(ctx, *scores_handle, func, "scores", &s);
     vkattn__tensor q = vkattn__swap_dims(&t->q, 1, 2), k = vkattn__swap_dims(&t->k, 1, 2);
     vkattn__tensor kt = vkattn__swap_dims(&k, 2, 3), v = vkattn__swap_dims(&t->v, 1, 2);
     vkattn__tensor out = vkattn__swap_dims(&t->out, 1, 2);
-    if (r == VKATTN_OK)
-        r = vkattn__matmul_op(ctx, cmd, func, scale, &q, &kt, &s);
+    vkattn_result r = vkattn__matmul_op(ctx, cmd, func, scale, &q, &kt, s);
     if (r == VKATTN_OK) {
-        vkattn__op op = vkattn__softmax_op(&s, &s, 1.0f, mp, mask, slopes);
+        vkattn__op op = vkattn__softmax_op(s, s, 1.0f, mp, mask, slopes);
         r = vkattn__submit_op(ctx, cmd, &op, func);
     }
     if (r == VKATTN_OK)
-        r = vkattn__matmul_op(ctx, cmd, func, 1.0f, &s, &v, &out);
+        r = vkattn__matmul_op(ctx, cmd, func, 1.0f, s, &v, &out);
     return r;
 }
 
@@ -167,18 +176,14 @@ static uint32_t choose_splits(const vkattn_context *ctx, const attn_io *t)
     return (uint32_t)(n < SPLIT_MAX ? n : SPLIT_MAX);
 }
 
+/* split: the split-key scratch when splits > 1. */
 static vkattn_result fused(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const attn_io *t, float scale,
                            const vkattn__mask_params *mp, const vkattn__tensor *mask, const vkattn__tensor *slopes,
-                           vkattn_tensor *split_handle)
+                           uint32_t splits, const vkattn__tensor *split)
 {
-    int64_t d = t->q.shape[3];
-    if (d > FUSED_MAX_HEAD_DIM)
-        return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
-                             "%s: head_dim %lld is above the fused kernel's %d; set desc->unfused", func, (long long)d,
-                             FUSED_MAX_HEAD_DIM);
     const vkattn__tensor inputs[5] = {t->q, t->k, t->v, *mask, *slopes};
-    vkattn__op op = vkattn__op_make(VKATTN__OP_ATTENTION, "attention", inputs, 5, &t->out, 1);
-    uint32_t splits = choose_splits(ctx, t);
+    const vkattn__tensor outputs[2] = {t->out, splits > 1 ? *split : t->out};
+    vkattn__op op = vkattn__op_make(VKATTN__OP_ATTENTION, "attention", inputs, 5, outputs, splits > 1 ? 2 : 1);
     uint32_t kv = (uint32_t)t->k.shape[1];
     op.desc.attention = (vkattn__attention_params){
         .scale = scale,
@@ -187,18 +192,40 @@ static vkattn_result fused(vkattn_context *ctx, vkattn_cmd *cmd, const char *fun
         .n_splits = splits,
         .split_len = (kv + splits - 1) / splits,
     };
-    if (splits > 1) {
-        int64_t rows = t->q.shape[0] * t->q.shape[1] * t->q.shape[2];
-        vkattn_tensor_desc sd = {.dtype = VKATTN_F32, .ndim = 1, .shape = {rows * splits * (d + 2)}};
-        vkattn_result r = vkattn_tensor_create(ctx, &sd, split_handle);
-        if (r == VKATTN_OK)
-            r = vkattn__tensor_resolve(ctx, *split_handle, func, "split scratch", &op.outputs[1]);
-        if (r != VKATTN_OK)
-            return r;
-        op.outputs[1] = vkattn__tensor_as4d(&op.outputs[1]);
-        op.n_outputs = 2;
-    }
     return vkattn__submit_op(ctx, cmd, &op, func);
+}
+
+/* Everything that can fail before the first op is recorded, so that a failing call leaves a command list as it
+ * was: the fused kernel's head_dim limit, then the scratch tensor of the chosen path (its handle in *h). */
+static vkattn_result prepare(vkattn_context *ctx, const char *func, const vkattn_attention_desc *d, const attn_io *t,
+                             uint32_t *splits, vkattn_tensor *h, vkattn__tensor *scratch)
+{
+    int64_t dim = t->q.shape[3];
+    *splits = d->unfused ? 1 : choose_splits(ctx, t);
+    if (d->unfused) {
+        const int64_t shape[4] = {t->q.shape[0], t->q.shape[2], t->q.shape[1], t->k.shape[1]};
+        return scratch_f32(ctx, func, 4, shape, h, scratch);
+    }
+    if (dim > FUSED_MAX_HEAD_DIM)
+        return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
+                             "%s: head_dim %lld is above the fused kernel's %d; set desc->unfused", func,
+                             (long long)dim, FUSED_MAX_HEAD_DIM);
+    if (*splits == 1)
+        return VKATTN_OK;
+    const int64_t values = t->q.shape[0] * t->q.shape[1] * t->q.shape[2] * (int64_t)*splits * (dim + 2);
+    return scratch_f32(ctx, func, 1, &values, h, scratch);
+}
+
+/* Internal public calls (scratch tensor creation, the RoPE pre-pass) report under their own names; the caller
+ * called vkattn_attention, so their message gets that name in front. */
+static vkattn_result own_error(vkattn_context *ctx, const char *func, vkattn_result r)
+{
+    const char *msg = vkattn_context_last_error(ctx);
+    if (r == VKATTN_OK || strncmp(msg, func, strlen(func)) == 0)
+        return r;
+    char inner[VKATTN__ERROR_LEN];
+    snprintf(inner, sizeof inner, "%s", msg);
+    return vkattn__error(ctx, r, "%s: %s", func, inner);
 }
 
 vkattn_result vkattn_attention(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn_attention_desc *desc,
@@ -222,16 +249,19 @@ vkattn_result vkattn_attention(vkattn_context *ctx, vkattn_cmd *cmd, const vkatt
     vkattn__mask_request req = {d->causal, d->q_offset, d->window, d->mask,
                                 d->pe == VKATTN_PE_ALIBI ? (d->alibi ? d->alibi : &paper_slopes) : NULL};
     vkattn__mask_params mp;
-    vkattn__tensor mask, slopes;
+    vkattn__tensor mask, slopes, scratch;
+    uint32_t splits = 1;
     r = vkattn__mask_setup(ctx, func, &req, scores, &t.q, &t.out, &mp, &mask, &slopes);
     /* Scratch handles are dropped at the end: recorded ops keep their storage alive. */
-    vkattn_tensor scratch[4] = {{0}, {0}, {0}, {0}};
-    if (r == VKATTN_OK && d->pe == VKATTN_PE_ROPE)
-        r = rope_prepass(ctx, cmd, func, d, handles, &t, scratch);
+    vkattn_tensor handles_scratch[3] = {{0}, {0}, {0}};
     if (r == VKATTN_OK)
-        r = d->unfused ? unfused(ctx, cmd, func, &t, scale, &mp, &mask, &slopes, &scratch[2])
-                       : fused(ctx, cmd, func, &t, scale, &mp, &mask, &slopes, &scratch[3]);
-    for (int i = 0; i < 4; i++)
-        vkattn_tensor_destroy(ctx, scratch[i]);
-    return r;
+        r = prepare(ctx, func, d, &t, &splits, &handles_scratch[2], &scratch);
+    if (r == VKATTN_OK && d->pe == VKATTN_PE_ROPE)
+        r = rope_prepass(ctx, cmd, func, d, handles, &t, handles_scratch);
+    if (r == VKATTN_OK)
+        r = d->unfused ? unfused(ctx, cmd, func, &t, scale, &mp, &mask, &slopes, &scratch)
+                       : fused(ctx, cmd, func, &t, scale, &mp, &mask, &slopes, splits, &scratch);
+    for (int i = 0; i < 3; i++)
+        vkattn_tensor_destroy(ctx, handles_scratch[i]);
+    return own_error(ctx, func, r);
 }

@@ -85,9 +85,11 @@ static vkattn_result check_scaling(vkattn_context *ctx, const char *func, vkattn
     vkattn_rope_desc *d = &p->d;
     if ((unsigned)d->scaling > VKATTN_ROPE_SCALING_LLAMA3)
         return bad(ctx, func, "desc->scaling is not a vkattn_rope_scaling value");
-    if (d->scaling != VKATTN_ROPE_SCALING_NONE && !(isfinite(d->factor) && d->factor > 0.0))
+    /* A NaN or infinite factor means nothing even where the scaling ignores it: reject it as a caller's bug. */
+    if (!isfinite(d->factor) || (d->scaling != VKATTN_ROPE_SCALING_NONE && !(d->factor > 0.0)))
         return vkattn__error(ctx, VKATTN_ERROR_INVALID_ARGUMENT,
-                             "%s: desc->factor is %g (this scaling needs a finite factor > 0)", func, d->factor);
+                             "%s: desc->factor is %g (must be finite, and > 0 for every scaling but NONE)", func,
+                             d->factor);
     if (scaling_needs_orig(d->scaling) && d->orig_ctx == 0)
         return bad(ctx, func, "desc->orig_ctx is 0 (this scaling needs the original context length)");
     if (d->scaling == VKATTN_ROPE_SCALING_LONGROPE && d->orig_ctx < 2)
@@ -215,8 +217,10 @@ static double scaled_base(const vkattn_rope_desc *d, uint32_t n, int64_t ctx_len
     if (d->scaling == VKATTN_ROPE_SCALING_NTK)
         return d->base * pow(s, dims / (dims - 2.0));
     if (d->scaling == VKATTN_ROPE_SCALING_DYNAMIC) {
+        /* HF's s c' / L - (s - 1), written as s (c' - L) / L + 1: the same value, but never below 1, where the
+         * difference of two huge terms could cancel to 0 (a zero base) for a large s. */
         double c = ctx_len > (int64_t)d->orig_ctx ? (double)ctx_len : (double)d->orig_ctx;
-        return d->base * pow(s * c / d->orig_ctx - (s - 1.0), dims / (dims - 2.0));
+        return d->base * pow(s * (c - d->orig_ctx) / d->orig_ctx + 1.0, dims / (dims - 2.0));
     }
     return d->base;
 }

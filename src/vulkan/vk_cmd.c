@@ -10,6 +10,12 @@
  *
  * Large grids: a kernel's workgroups are laid over x (up to maxComputeWorkGroupCount[0]) and y; beyond
  * maxComputeWorkGroupCount[1] rows the work is split into several dispatches whose push constants carry a base.
+ *
+ * Long lists: drivers reset a GPU whose single piece of work runs for seconds (Windows TDR after 2 s, Linux job
+ * timeouts, phone watchdogs), so a list is recorded into segments, each its own command buffer and its own batch of
+ * the one vkQueueSubmit: a segment is closed after SEGMENT_OPS ops or SEGMENT_BYTES of bound memory (between the
+ * dispatches of one op, too). Memory traffic is what the ops of this library are bound by, so it stands for time:
+ * 256 MiB is about 10 ms on a phone GPU and well under that on desktop GPUs.
  */
 #include "vulkan/vk_internal.h"
 
@@ -22,6 +28,8 @@
 #define POOL_OPS 64u         /* ops per timestamp query pool (two queries each) */
 #define TRACKED_RANGES 256u  /* read or written ranges remembered; a barrier is placed when more would be needed */
 #define MAX_PUSH_BYTES 128u  /* maxPushConstantsSize every device offers */
+#define SEGMENT_OPS 64u
+#define SEGMENT_BYTES ((VkDeviceSize)256 << 20)
 
 typedef struct byte_range {
     const vkattn__vk_block *block;
@@ -30,11 +38,16 @@ typedef struct byte_range {
 
 typedef struct vk_cmd {
     VkCommandPool pool;
-    VkCommandBuffer cb;
+    VkCommandBuffer cb;        /* the segment being recorded: cbs[cb_used - 1] */
+    VkCommandBuffer *cbs;      /* every segment's command buffer, kept across resets */
+    uint32_t cb_cap, cb_used;
+    uint32_t seg_ops;          /* ops and bound bytes in the current segment */
+    VkDeviceSize seg_bytes;
     VkFence fence;
     bool began;        /* vkBeginCommandBuffer was called since the last reset */
     bool ended;        /* vkEndCommandBuffer too (a failed submit can be tried again, but nothing recorded) */
     bool submitted;    /* the fence will signal */
+    bool broken;       /* a driver failure left an op half recorded: only a reset helps */
     VkDescriptorPool *set_pools;
     uint32_t set_pool_count;
     uint32_t sets_used; /* sets allocated since the last reset: pool sets_used / POOL_SETS is the current one */
@@ -75,8 +88,10 @@ void vkattn__vk_full_barrier(const vkattn_context *ctx, VkCommandBuffer cb)
 
 static void free_scratch(vkattn_context *ctx, vk_cmd *c)
 {
-    for (uint32_t i = 0; i < c->scratch_count; i++)
+    for (uint32_t i = 0; i < c->scratch_count; i++) {
+        vkattn__memory_release(ctx, ((const vkattn__vk_buffer *)c->scratch[i])->size);
         vkattn__vk_buffer_destroy(ctx, c->scratch[i]);
+    }
     c->scratch_count = 0;
 }
 
@@ -94,6 +109,7 @@ static void free_vk_cmd(vkattn_context *ctx, vk_cmd *c)
         vk->fn.vkDestroyCommandPool(vk->device, c->pool, NULL);
     free(c->set_pools);
     free(c->query_pools);
+    free(c->cbs);
     free(c->scratch);
     free(c);
 }
@@ -115,9 +131,14 @@ static VkResult create_objects(const vkattn__vk_context *vk, vk_cmd *c, const ch
         .commandBufferCount = 1,
     };
     *call = "vkAllocateCommandBuffers";
-    res = vk->fn.vkAllocateCommandBuffers(vk->device, &alloc, &c->cb);
+    c->cbs = calloc(1, sizeof *c->cbs);
+    if (!c->cbs)
+        return VK_ERROR_OUT_OF_HOST_MEMORY;
+    res = vk->fn.vkAllocateCommandBuffers(vk->device, &alloc, &c->cbs[0]);
     if (res != VK_SUCCESS)
         return res;
+    c->cb_cap = 1;
+    c->cb = c->cbs[0];
     VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     *call = "vkCreateFence";
     return vk->fn.vkCreateFence(vk->device, &fence, NULL, &c->fence);
@@ -187,11 +208,20 @@ vkattn_result vkattn__vk_cmd_scratch(vkattn_context *ctx, vkattn_cmd *cmd, const
 {
     vk_cmd *c = cmd->impl;
     vkattn_result r = vkattn__vk_buffer_create(ctx, bytes, out);
-    if (r != VKATTN_OK || append_handle((void **)&c->scratch, &c->scratch_count, sizeof *out, out))
+    if (r != VKATTN_OK)
         return r;
+    /* Scratch counts against desc.memory_limit like tensors, for as long as the list holds it. */
+    VkDeviceSize size = ((const vkattn__vk_buffer *)*out)->size;
+    r = vkattn__memory_reserve(ctx, size, func);
+    if (r == VKATTN_OK && append_handle((void **)&c->scratch, &c->scratch_count, sizeof *out, out))
+        return r;
+    if (r == VKATTN_OK) {
+        vkattn__memory_release(ctx, size);
+        r = vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
+    }
     vkattn__vk_buffer_destroy(ctx, *out);
     *out = NULL;
-    return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
+    return r;
 }
 
 /* A descriptor set of the pipeline's layout; pools are never asked for more sets than they were made for. */
@@ -254,21 +284,85 @@ static void write_timestamp(const vkattn__vk_context *vk, const vk_cmd *c, uint3
 
 /* ---- recording ------------------------------------------------------------------------------------------------- */
 
-static vkattn_result begin(vkattn_context *ctx, const char *func, vk_cmd *c)
+/* Begins segment cbs[cb_used] (allocated beforehand by reserve_segments) with its opening barrier. */
+static vkattn_result begin_segment(vkattn_context *ctx, const char *func, vk_cmd *c)
 {
     const vkattn__vk_context *vk = vkattn__vk(ctx);
-    if (c->began)
-        return VKATTN_OK;
     VkCommandBufferBeginInfo info = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
         .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
     };
-    VkResult res = vk->fn.vkBeginCommandBuffer(c->cb, &info);
+    VkResult res = vk->fn.vkBeginCommandBuffer(c->cbs[c->cb_used], &info);
     if (res != VK_SUCCESS)
         return vkattn__vk_fail(ctx, func, "vkBeginCommandBuffer", res);
+    c->cb = c->cbs[c->cb_used++];
     vkattn__vk_full_barrier(ctx, c->cb);
-    c->began = true;
+    c->seg_ops = 0;
+    c->seg_bytes = 0;
+    c->n_read = 0;
+    c->n_written = 0;
     return VKATTN_OK;
+}
+
+/* Closes the current segment with its closing barrier. */
+static vkattn_result end_segment(vkattn_context *ctx, const char *func, vk_cmd *c)
+{
+    vkattn__vk_full_barrier(ctx, c->cb);
+    VkResult res = vkattn__vk(ctx)->fn.vkEndCommandBuffer(c->cb);
+    return res != VK_SUCCESS ? vkattn__vk_fail(ctx, func, "vkEndCommandBuffer", res) : VKATTN_OK;
+}
+
+/* Command buffers for `more` segments after the current one, allocated before anything of an op is recorded. */
+static vkattn_result reserve_segments(vkattn_context *ctx, const char *func, vk_cmd *c, uint64_t more)
+{
+    const vkattn__vk_context *vk = vkattn__vk(ctx);
+    uint64_t need = (uint64_t)c->cb_used + more;
+    if (need <= c->cb_cap)
+        return VKATTN_OK;
+    if (need > UINT32_MAX / 2)
+        return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: %llu command buffers", func,
+                             (unsigned long long)need);
+    VkCommandBuffer *grown = realloc(c->cbs, need * sizeof *grown);
+    if (!grown)
+        return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
+    c->cbs = grown;
+    VkCommandBufferAllocateInfo alloc = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+        .commandPool = c->pool,
+        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        .commandBufferCount = (uint32_t)(need - c->cb_cap),
+    };
+    VkResult res = vk->fn.vkAllocateCommandBuffers(vk->device, &alloc, &c->cbs[c->cb_cap]);
+    if (res != VK_SUCCESS)
+        return vkattn__vk_fail(ctx, func, "vkAllocateCommandBuffers", res);
+    c->cb_cap = (uint32_t)need;
+    return VKATTN_OK;
+}
+
+static vkattn_result begin(vkattn_context *ctx, const char *func, vk_cmd *c)
+{
+    if (c->began)
+        return VKATTN_OK;
+    vkattn_result r = begin_segment(ctx, func, c);
+    c->began = r == VKATTN_OK;
+    return r;
+}
+
+/* Before an op or one of its dispatches: a new segment when the current one is full. */
+static vkattn_result next_segment_if_full(vkattn_context *ctx, const char *func, vk_cmd *c)
+{
+    if (c->seg_ops < SEGMENT_OPS && c->seg_bytes < SEGMENT_BYTES)
+        return VKATTN_OK;
+    vkattn_result r = end_segment(ctx, func, c);
+    return r != VKATTN_OK ? r : begin_segment(ctx, func, c);
+}
+
+static VkDeviceSize dispatch_bytes(const vkattn__vk_dispatch *d)
+{
+    VkDeviceSize bytes = 0;
+    for (uint32_t i = 0; i < d->n_bindings; i++)
+        bytes += d->bindings[i].range;
+    return bytes;
 }
 
 static bool overlaps(const byte_range *set, uint32_t n, const vkattn__vk_binding *b)
@@ -350,7 +444,7 @@ static void dispatch_grid(const vkattn__vk_context *vk, VkCommandBuffer cb, cons
     put_push_u32(push, d->groups_x_at, groups_x);
     for (uint64_t base = 0; base < d->groups; base += per_dispatch) {
         uint64_t n = d->groups - base < per_dispatch ? d->groups - base : per_dispatch;
-        put_push_u32(push, d->base_at, base * d->base_per_group);
+        put_push_u32(push, d->base_at, (d->first_group + base) * d->base_per_group);
         vk->fn.vkCmdPushConstants(cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, d->push_size, push);
         vk->fn.vkCmdDispatch(cb, (uint32_t)groups_x, (uint32_t)((n + groups_x - 1) / groups_x), 1);
     }
@@ -372,6 +466,22 @@ static vkattn_result pipeline_of(vkattn_context *ctx, const char *func, const vk
     return vkattn__vk_pipeline_get(ctx, func, d->shader, spec, d->n_spec + 1, d->n_bindings, d->push_size, out);
 }
 
+/* Whether ops may be recorded into c: a lost device first (it is why a list's submit failed, and all that can be
+ * done is a new context), then a half-recorded or ended list. */
+static vkattn_result check_recordable(vkattn_context *ctx, const char *func, const vk_cmd *c)
+{
+    vkattn_result r = vkattn__vk_check_lost(ctx, func);
+    if (r != VKATTN_OK)
+        return r;
+    if (c->broken)
+        return vkattn__error(ctx, VKATTN_ERROR_BAD_STATE,
+                             "%s: a driver failure left the list half recorded; reset it before recording", func);
+    if (c->ended)
+        return vkattn__error(ctx, VKATTN_ERROR_BAD_STATE,
+                             "%s: the list's last submit failed; submit it again or reset it before recording", func);
+    return VKATTN_OK;
+}
+
 /* The pipeline and descriptor set of each dispatch: everything that can fail comes first, so a failed op leaves no
  * half-recorded commands. */
 static vkattn_result prepare(vkattn_context *ctx, const char *func, vkattn_cmd *cmd, const vkattn__vk_dispatch *d,
@@ -383,18 +493,23 @@ static vkattn_result prepare(vkattn_context *ctx, const char *func, vkattn_cmd *
     for (uint32_t i = 0; i < n; i++)
         if (d[i].push_size > MAX_PUSH_BYTES || d[i].n_bindings > VKATTN__VK_MAX_BINDINGS || d[i].groups == 0)
             return vkattn__error(ctx, VKATTN_ERROR_INTERNAL, "%s: malformed dispatch of %s", func, d[i].shader);
-    if (c->ended)
-        return vkattn__error(ctx, VKATTN_ERROR_BAD_STATE,
-                             "%s: the list's last submit failed; submit it again or reset it before recording", func);
-    vkattn_result r = vkattn__vk_check_lost(ctx, func);
+    vkattn_result r = check_recordable(ctx, func, c);
     for (uint32_t i = 0; r == VKATTN_OK && i < n; i++)
         r = pipeline_of(ctx, func, &d[i], &p[i]);
     if (r == VKATTN_OK)
         r = begin(ctx, func, c);
+    if (r == VKATTN_OK) { /* every segment this op may open (one per SEGMENT_BYTES of it, and one before it) */
+        VkDeviceSize bytes = 0;
+        for (uint32_t i = 0; i < n; i++)
+            bytes += dispatch_bytes(&d[i]);
+        r = reserve_segments(ctx, func, c, 2 + bytes / SEGMENT_BYTES + n / SEGMENT_OPS);
+    }
     if (r == VKATTN_OK && timestamps_on(ctx, cmd))
         r = reserve_queries(ctx, func, c, cmd->op_count);
     for (uint32_t i = 0; r == VKATTN_OK && i < n; i++)
         r = alloc_set(ctx, func, c, p[i], &sets[i]);
+    if (r == VKATTN_OK)
+        r = next_segment_if_full(ctx, func, c);
     return r;
 }
 
@@ -406,12 +521,26 @@ vkattn_result vkattn__vk_record_dispatches(vkattn_context *ctx, vkattn_cmd *cmd,
     vk_cmd *c = cmd->impl;
     uint32_t op = cmd->op_count;
     bool stamps = timestamps_on(ctx, cmd);
-    const vkattn__vk_pipeline *p[VKATTN__VK_MAX_DISPATCHES] = {NULL};
-    VkDescriptorSet sets[VKATTN__VK_MAX_DISPATCHES] = {VK_NULL_HANDLE};
-    vkattn_result r = prepare(ctx, func, cmd, d, n, p, sets);
-    if (r != VKATTN_OK)
+    const vkattn__vk_pipeline **p = calloc(n ? n : 1, sizeof *p);
+    VkDescriptorSet *sets = calloc(n ? n : 1, sizeof *sets);
+    vkattn_result r = p && sets ? prepare(ctx, func, cmd, d, n, p, sets)
+                                : vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
+    if (r != VKATTN_OK) {
+        free(p);
+        free(sets);
         return r;
+    }
     for (uint32_t i = 0; i < n; i++) {
+        if (i > 0 && c->seg_bytes >= SEGMENT_BYTES) {
+            r = next_segment_if_full(ctx, func, c);
+            if (r != VKATTN_OK) { /* only a failing driver gets here: the op is half recorded */
+                free(p);
+                free(sets);
+                c->broken = true;
+                return r;
+            }
+        }
+        c->seg_bytes += dispatch_bytes(&d[i]);
         write_set(vk, sets[i], &d[i]);
         barrier_if_needed(vk, c, &d[i]);
         if (stamps && i == 0)
@@ -422,6 +551,9 @@ vkattn_result vkattn__vk_record_dispatches(vkattn_context *ctx, vkattn_cmd *cmd,
     }
     if (stamps)
         write_timestamp(vk, c, op, 1, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+    c->seg_ops++;
+    free(p);
+    free(sets);
     return VKATTN_OK;
 }
 
@@ -433,14 +565,15 @@ vkattn_result vkattn__vk_record_copy_buffer(vkattn_context *ctx, vkattn_cmd *cmd
     const vkattn__vk_context *vk = vkattn__vk(ctx);
     vk_cmd *c = cmd->impl;
     bool stamps = timestamps_on(ctx, cmd);
-    if (c->ended)
-        return vkattn__error(ctx, VKATTN_ERROR_BAD_STATE,
-                             "%s: the list's last submit failed; submit it again or reset it before recording", func);
-    vkattn_result r = vkattn__vk_check_lost(ctx, func);
+    vkattn_result r = check_recordable(ctx, func, c);
     if (r == VKATTN_OK)
         r = begin(ctx, func, c);
+    if (r == VKATTN_OK)
+        r = reserve_segments(ctx, func, c, 1);
     if (r == VKATTN_OK && stamps)
         r = reserve_queries(ctx, func, c, cmd->op_count);
+    if (r == VKATTN_OK)
+        r = next_segment_if_full(ctx, func, c);
     if (r != VKATTN_OK)
         return r;
     const vkattn__vk_buffer *from = src->storage->impl, *to = dst->storage->impl;
@@ -459,6 +592,8 @@ vkattn_result vkattn__vk_record_copy_buffer(vkattn_context *ctx, vkattn_cmd *cmd
     vkattn__vk_full_barrier(ctx, c->cb);
     c->n_read = 0;
     c->n_written = 0;
+    c->seg_ops++;
+    c->seg_bytes += 2 * region.size;
     return VKATTN_OK;
 }
 
@@ -471,21 +606,33 @@ vkattn_result vkattn__vk_cmd_submit(vkattn_context *ctx, vkattn_cmd *cmd)
     char buf[64];
     const char *func = call_name(cmd, "vkattn_cmd_submit", buf, sizeof buf);
     vkattn_result r = vkattn__vk_check_lost(ctx, func);
+    if (r == VKATTN_OK && c->broken)
+        r = vkattn__error(ctx, VKATTN_ERROR_BAD_STATE,
+                          "%s: a driver failure left the list half recorded; reset it before submitting", func);
     if (r != VKATTN_OK || !c->began) /* an empty list has nothing to run: it completes at once */
         return r;
     if (!c->ended) {
-        vkattn__vk_full_barrier(ctx, c->cb);
-        VkResult res = vk->fn.vkEndCommandBuffer(c->cb);
-        if (res != VK_SUCCESS)
-            return vkattn__vk_fail(ctx, func, "vkEndCommandBuffer", res);
+        r = end_segment(ctx, func, c);
+        if (r != VKATTN_OK)
+            return r;
         c->ended = true;
     }
-    VkSubmitInfo submit = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &c->cb};
-    VkResult res = vk->fn.vkQueueSubmit(vk->queue, 1, &submit, c->fence);
+    /* One batch per segment: each reaches the driver as work of its own. */
+    VkSubmitInfo *batches = calloc(c->cb_used, sizeof *batches);
+    if (!batches)
+        return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
+    for (uint32_t i = 0; i < c->cb_used; i++)
+        batches[i] = (VkSubmitInfo){.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
+                                    .pCommandBuffers = &c->cbs[i]};
+    /* VKATTN_TEST_DEVICE_LOST_AFTER: the driver's answer to a submit on a lost device, for testing. */
+    bool lose = vk->test_lost_after && ctx->stats.submissions + 1 >= vk->test_lost_after;
+    VkResult res = lose ? VK_ERROR_DEVICE_LOST : vk->fn.vkQueueSubmit(vk->queue, c->cb_used, batches, c->fence);
+    free(batches);
     if (res != VK_SUCCESS)
         return vkattn__vk_fail(ctx, func, "vkQueueSubmit", res);
     c->submitted = true;
     ctx->stats.submissions++;
+    ctx->stats.command_buffers += c->cb_used;
     return VKATTN_OK;
 }
 
@@ -532,7 +679,9 @@ vkattn_result vkattn__vk_cmd_reset(vkattn_context *ctx, vkattn_cmd *cmd)
         return vkattn__vk_fail(ctx, func, call, res);
     c->began = false;
     c->ended = false;
+    c->cb_used = 0;
     c->submitted = false;
+    c->broken = false;
     c->sets_used = 0;
     free_scratch(ctx, c);
     c->n_read = 0;

@@ -80,6 +80,51 @@ static void adopt_facts(vkattn_context *ctx, const vkattn__vk_facts *f)
     vk->max_allocation_size = f->info.max_allocation_size ? f->info.max_allocation_size : VK_WHOLE_SIZE;
     const char *gpu_blocking = vkattn__env(&ctx->desc, "VKATTN_TEST_GPU_BLOCKING");
     vk->test_gpu_blocking = gpu_blocking && strcmp(gpu_blocking, "1") == 0;
+    const char *lost = vkattn__env(&ctx->desc, "VKATTN_TEST_DEVICE_LOST_AFTER");
+    vk->test_lost_after = lost ? strtoull(lost, NULL, 10) : 0;
+    /* For testing the windows of ops on tensors larger than the storage-buffer range with small tensors. */
+    const char *range = vkattn__env(&ctx->desc, "VKATTN_TEST_STORAGE_RANGE");
+    unsigned long long bytes = range ? strtoull(range, NULL, 10) : 0;
+    if (bytes >= 256 && bytes < vk->limits.maxStorageBufferRange) {
+        vk->limits.maxStorageBufferRange = (uint32_t)bytes;
+        ctx->info.max_storage_buffer_range = bytes;
+    }
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+/* VKATTN_PROFILE_PHONE: the chosen device's facts clamped to a conservative phone GPU (the values of the header's
+ * comment: Vulkan 1.1's required minimums for workgroups, shared memory and allocation count, the 128 MiB storage
+ * range that Adreno and Mali drivers report, no optional arithmetic). Every decision of the backend reads
+ * vk->limits and ctx->info, so clamping them here is all a profile takes. */
+static void apply_phone_profile(vkattn__vk_facts *f)
+{
+    VkPhysicalDeviceLimits *l = &f->limits;
+    static const uint32_t wg_size[3] = {128, 128, 64};
+    l->maxComputeWorkGroupInvocations = min_u32(l->maxComputeWorkGroupInvocations, 128);
+    l->maxComputeSharedMemorySize = min_u32(l->maxComputeSharedMemorySize, 16384);
+    l->maxStorageBufferRange = min_u32(l->maxStorageBufferRange, 128u << 20);
+    l->maxMemoryAllocationCount = min_u32(l->maxMemoryAllocationCount, 4096);
+    for (int i = 0; i < 3; i++) {
+        l->maxComputeWorkGroupSize[i] = min_u32(l->maxComputeWorkGroupSize[i], wg_size[i]);
+        l->maxComputeWorkGroupCount[i] = min_u32(l->maxComputeWorkGroupCount[i], 65535);
+    }
+    vkattn_device_info *info = &f->info;
+    info->max_workgroup_invocations = l->maxComputeWorkGroupInvocations;
+    info->max_shared_memory = l->maxComputeSharedMemorySize;
+    info->max_storage_buffer_range = l->maxStorageBufferRange;
+    info->max_allocation_count = l->maxMemoryAllocationCount;
+    for (int i = 0; i < 3; i++) {
+        info->max_workgroup_size[i] = l->maxComputeWorkGroupSize[i];
+        info->max_workgroup_count[i] = l->maxComputeWorkGroupCount[i];
+    }
+    info->profile = VKATTN_PROFILE_PHONE;
+    info->fp16_arithmetic = false;
+    info->subgroup_arithmetic = false;
+    info->cooperative_matrix_nv = false;
 }
 
 /* Instance, device choice and VkDevice: everything that calls instance-level functions (lock held). */
@@ -96,8 +141,11 @@ static vkattn_result open_device(vkattn_context *ctx, const char *func, const ch
     if (r == VKATTN_OK)
         r = vkattn__vk_choose(ctx, func, all, count, selector, &chosen);
     if (r == VKATTN_OK) {
-        adopt_facts(ctx, chosen);
-        r = create_device(ctx, func, chosen);
+        vkattn__vk_facts facts = *chosen;
+        if (ctx->desc.profile == VKATTN_PROFILE_PHONE)
+            apply_phone_profile(&facts);
+        adopt_facts(ctx, &facts);
+        r = create_device(ctx, func, &facts);
     }
     free(all);
     return r;
@@ -144,9 +192,10 @@ vkattn_result vkattn__vulkan_init(vkattn_context *ctx, const char *device, bool 
         return r;
     }
     ctx->backend = &vulkan_backend;
-    vkattn__log(ctx, VKATTN_LOG_INFO, "%s: Vulkan device %u: %s (%s, %s %s)%s", func, ctx->info.index,
+    vkattn__log(ctx, VKATTN_LOG_INFO, "%s: Vulkan device %u: %s (%s, %s %s)%s%s", func, ctx->info.index,
                 ctx->info.name, ctx->info.vendor, ctx->info.driver_name, ctx->info.driver_info,
-                validation ? ", validation on" : "");
+                validation ? ", validation on" : "",
+                ctx->desc.profile == VKATTN_PROFILE_PHONE ? ", phone profile" : "");
     return VKATTN_OK;
 }
 

@@ -180,6 +180,7 @@ static vkattn_result read_facts(vkattn_context *ctx, const char *func, const vka
     f->api_version = props.apiVersion < inst->api_version ? props.apiVersion : inst->api_version;
     vkattn_device_info *info = &f->info;
     info->backend = VKATTN_BACKEND_VULKAN;
+    info->profile = VKATTN_PROFILE_DEVICE;
     info->index = index;
     snprintf(info->name, sizeof info->name, "%s", props.deviceName);
     info->type = device_type(props.deviceType);

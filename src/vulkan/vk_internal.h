@@ -151,7 +151,7 @@ bool vkattn__vk_memory_type(const vkattn_context *ctx, VkMemoryPropertyFlags req
  * into *mapped when `map`. Everything is NULL on failure. */
 vkattn_result vkattn__vk_raw_create(vkattn_context *ctx, const char *func, VkDeviceSize size, uint32_t type, bool map,
                                     VkBuffer *buffer, VkDeviceMemory *memory, unsigned char **mapped);
-void vkattn__vk_raw_destroy(const vkattn_context *ctx, VkBuffer buffer, VkDeviceMemory memory);
+void vkattn__vk_raw_destroy(vkattn_context *ctx, VkBuffer buffer, VkDeviceMemory memory);
 /* Flushes (to the device) or invalidates (to the host) bytes [offset, offset + size) of a non-coherent mapping. */
 vkattn_result vkattn__vk_sync_mapped(vkattn_context *ctx, const char *func, VkDeviceMemory memory,
                                      VkDeviceSize memory_size, VkDeviceSize offset, VkDeviceSize size, bool flush);
@@ -210,12 +210,13 @@ typedef struct vkattn__vk_dispatch {
     uint32_t groups_x_at;    /* byte offsets into push */
     uint32_t base_at;
     uint32_t base_per_group;
+    uint64_t first_group;    /* the group index the dispatch starts at (0, or a window's first group) */
     uint64_t groups;
 } vkattn__vk_dispatch;
 
-/* Most dispatches one op records (attention: the split kernel and the combine; matmul on a CPU device: one per slice
- * of K). */
-#define VKATTN__VK_MAX_DISPATCHES 64
+/* Most dispatches one op records (attention: a kernel per window of keys and the combine; matmul: one per slice of
+ * K, on CPU devices or for operands larger than the storage-buffer range; an op cut into windows: its pieces'). */
+#define VKATTN__VK_MAX_DISPATCHES 4096u
 /* Records vkattn_copy_buffer: a vkCmdCopyBuffer of src into dst (contiguous, same bytes), timed like an op. */
 vkattn_result vkattn__vk_record_copy_buffer(vkattn_context *ctx, vkattn_cmd *cmd, const char *func,
                                             const vkattn__tensor *src, const vkattn__tensor *dst);
@@ -254,9 +255,16 @@ typedef struct vkattn__vk_context {
     VkPhysicalDeviceLimits limits;
     VkPhysicalDeviceMemoryProperties memory_props;
     VkDeviceSize max_allocation_size;
+    uint32_t allocations;          /* live VkDeviceMemory objects, against limits.maxMemoryAllocationCount */
+    /* While vk_ops.c records the pieces of an op cut into windows: where their dispatches are gathered, so that the
+     * op is recorded whole (one pair of timestamps, nothing recorded when a piece fails). NULL otherwise. */
+    void *collect;
     /* VKATTN_TEST_GPU_BLOCKING=1 at creation: a CPU device runs fused attention with its GPU work split. */
     bool test_gpu_blocking;
     bool lost;                     /* VK_ERROR_DEVICE_LOST was seen: every later call fails */
+    /* VKATTN_TEST_DEVICE_LOST_AFTER=n at creation: the n-th submission (counting stats.submissions) reports
+     * VK_ERROR_DEVICE_LOST instead of running; 0 = never. */
+    uint64_t test_lost_after;
     vkattn__vk_memory memory;
     vkattn__vk_pipeline *pipelines;
     VkPipelineCache pipeline_cache;

@@ -65,8 +65,19 @@ vkattn_result vkattn__vk_raw_create(vkattn_context *ctx, const char *func, VkDev
             .allocationSize = req.size,
             .memoryTypeIndex = type,
         };
+        /* Drivers may fail past maxMemoryAllocationCount or just slow down; the limit is refused here, so it is
+         * honoured the same way everywhere (and the phone profile's 4096 is testable). */
+        if (vk->allocations >= vk->limits.maxMemoryAllocationCount) {
+            vkattn__vk_raw_destroy(ctx, *buffer, VK_NULL_HANDLE);
+            *buffer = VK_NULL_HANDLE;
+            return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_DEVICE_MEMORY,
+                                 "%s: the device allows %u memory allocations, all in use", func,
+                                 vk->limits.maxMemoryAllocationCount);
+        }
         call = "vkAllocateMemory";
         res = vk->fn.vkAllocateMemory(vk->device, &alloc, NULL, memory);
+        if (res == VK_SUCCESS)
+            vk->allocations++;
     }
     if (res == VK_SUCCESS) {
         call = "vkBindBufferMemory";
@@ -85,13 +96,15 @@ vkattn_result vkattn__vk_raw_create(vkattn_context *ctx, const char *func, VkDev
     return vkattn__vk_fail(ctx, func, call, res);
 }
 
-void vkattn__vk_raw_destroy(const vkattn_context *ctx, VkBuffer buffer, VkDeviceMemory memory)
+void vkattn__vk_raw_destroy(vkattn_context *ctx, VkBuffer buffer, VkDeviceMemory memory)
 {
-    const vkattn__vk_context *vk = vkattn__vk(ctx);
+    vkattn__vk_context *vk = vkattn__vk(ctx);
     if (buffer)
         vk->fn.vkDestroyBuffer(vk->device, buffer, NULL);
-    if (memory) /* also unmaps */
+    if (memory) { /* also unmaps */
         vk->fn.vkFreeMemory(vk->device, memory, NULL);
+        vk->allocations--;
+    }
 }
 
 vkattn_result vkattn__vk_sync_mapped(vkattn_context *ctx, const char *func, VkDeviceMemory memory,

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A push-constant struct mirrors its shader's block member by member (32-bit members at their std430 offsets), and
@@ -179,11 +180,11 @@ static vkattn_result check_count(vkattn_context *ctx, const char *func, const vk
                          (unsigned long long)numel);
 }
 
-/* Binds ot->t and fills its element offset (from the bound range's start) and strides for the push constants. */
-static vkattn_result bind_tensor(vkattn_context *ctx, const char *func, const op_tensor *ot, vkattn__vk_binding *b)
+/* Bytes [*start, *end) of the block's buffer that binding t takes: from its first touched element, aligned down to
+ * minStorageBufferOffsetAlignment, to its last. */
+static void binding_range(const vkattn_context *ctx, const vkattn__tensor *t, VkDeviceSize *start, VkDeviceSize *end)
 {
     const vkattn__vk_context *vk = vkattn__vk(ctx);
-    const vkattn__tensor *t = ot->t;
     const vkattn__vk_buffer *buf = t->storage->impl;
     VkDeviceSize size = vkattn_dtype_size(t->dtype);
     int64_t lo, hi;
@@ -191,12 +192,107 @@ static vkattn_result bind_tensor(vkattn_context *ctx, const char *func, const op
     /* Pieces start on a multiple of the alignment, and alignment and element size are powers of two, so `start`
      * is a whole number of elements from the piece's start. */
     VkDeviceSize align = vk->limits.minStorageBufferOffsetAlignment ? vk->limits.minStorageBufferOffsetAlignment : 1;
-    VkDeviceSize start = (buf->offset + (VkDeviceSize)lo * size) / align * align;
-    VkDeviceSize end = buf->offset + (VkDeviceSize)(hi + 1) * size;
+    *start = (buf->offset + (VkDeviceSize)lo * size) / align * align;
+    *end = buf->offset + (VkDeviceSize)(hi + 1) * size;
+}
+
+static bool binding_fits(const vkattn_context *ctx, const vkattn__tensor *t)
+{
+    VkDeviceSize start, end;
+    binding_range(ctx, t, &start, &end);
+    return end - start <= vkattn__vk(ctx)->limits.maxStorageBufferRange;
+}
+
+/* t narrowed to n entries from `first` along dim (unless it broadcasts there). */
+static vkattn__tensor narrowed(const vkattn__tensor *t, int dim, int64_t first, int64_t n)
+{
+    vkattn__tensor w = *t;
+    if (w.shape[dim] > 1) {
+        w.offset += first * w.strides[dim];
+        w.shape[dim] = n;
+    }
+    return w;
+}
+
+/* How many entries of dim one binding of t may take: all when t fits the storage-buffer range, else as many as fit,
+ * counting the alignment bind_tensor may start a window below its first element; 0 when not even one does. A window
+ * of n entries spans one entry's span plus n - 1 strides of dim. */
+static uint64_t window_len(const vkattn_context *ctx, const vkattn__tensor *t, int dim)
+{
+    if (binding_fits(ctx, t))
+        return (uint64_t)t->shape[dim];
+    const vkattn__vk_context *vk = vkattn__vk(ctx);
+    uint64_t range = vk->limits.maxStorageBufferRange, align = vk->limits.minStorageBufferOffsetAlignment;
+    vkattn__tensor one = narrowed(t, dim, 0, 1);
+    int64_t lo, hi;
+    vkattn__tensor_span(&one, &lo, &hi);
+    uint64_t size = vkattn_dtype_size(t->dtype);
+    uint64_t rest = (uint64_t)(hi - lo + 1) * size + align, per = (uint64_t)t->strides[dim] * size;
+    if (rest > range || t->shape[dim] == 1)
+        return 0;
+    uint64_t fit = (range - rest) / per + 1;
+    return fit < (uint64_t)t->shape[dim] ? fit : (uint64_t)t->shape[dim];
+}
+
+/* The dispatches of the pieces of an op cut into windows (vkattn__vk_cmd_record), with copies of what they point
+ * to, which lives on the recording functions' stacks. */
+typedef struct collector {
+    vkattn__vk_dispatch *d;
+    struct collected {
+        unsigned char push[128];
+        char shader[64];
+    } *data;
+    uint32_t n, cap;
+} collector;
+
+/* Records n dispatches as one op, or gathers them while the pieces of a cut op are recorded. */
+static vkattn_result emit(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__vk_dispatch *d,
+                          uint32_t n)
+{
+    collector *col = vkattn__vk(ctx)->collect;
+    if (!col)
+        return vkattn__vk_record_dispatches(ctx, cmd, func, d, n);
+    if (col->n + n > col->cap) {
+        uint32_t cap = col->cap ? 2 * col->cap : 64;
+        while (cap < col->n + n)
+            cap *= 2;
+        if (cap > VKATTN__VK_MAX_DISPATCHES)
+            return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
+                                 "%s: the op's windows of the storage-buffer range take more than %u dispatches",
+                                 func, VKATTN__VK_MAX_DISPATCHES);
+        vkattn__vk_dispatch *grown_d = realloc(col->d, cap * sizeof *grown_d);
+        if (grown_d)
+            col->d = grown_d;
+        struct collected *grown = grown_d ? realloc(col->data, cap * sizeof *grown) : NULL;
+        if (!grown)
+            return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
+        col->data = grown;
+        col->cap = cap;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (d[i].push_size > sizeof col->data->push)
+            return vkattn__error(ctx, VKATTN_ERROR_INTERNAL, "%s: %u bytes of push constants", func, d[i].push_size);
+        col->d[col->n] = d[i];
+        memcpy(col->data[col->n].push, d[i].push, d[i].push_size);
+        snprintf(col->data[col->n].shader, sizeof col->data->shader, "%s", d[i].shader);
+        col->n++;
+    }
+    return VKATTN_OK;
+}
+
+/* Binds ot->t and fills its element offset (from the bound range's start) and strides for the push constants. */
+static vkattn_result bind_tensor(vkattn_context *ctx, const char *func, const op_tensor *ot, vkattn__vk_binding *b)
+{
+    const vkattn__vk_context *vk = vkattn__vk(ctx);
+    const vkattn__tensor *t = ot->t;
+    const vkattn__vk_buffer *buf = t->storage->impl;
+    VkDeviceSize size = vkattn_dtype_size(t->dtype);
+    VkDeviceSize start, end;
+    binding_range(ctx, t, &start, &end);
     if (end - start > vk->limits.maxStorageBufferRange)
         return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
-                             "%s: %s spans %llu bytes, larger than the device's storage-buffer range (%u bytes); "
-                             "windowed binding comes later",
+                             "%s: %s spans %llu bytes of memory, more than the device's storage-buffer range (%u "
+                             "bytes), and this op cannot bind it in smaller windows",
                              func, ot->what, (unsigned long long)(end - start), vk->limits.maxStorageBufferRange);
     *b = (vkattn__vk_binding){buf->block, start, end - start, ot->written};
     *ot->offset = (uint32_t)((buf->offset + (VkDeviceSize)t->offset * size - start) / size);
@@ -255,7 +351,7 @@ static vkattn_result launch(vkattn_context *ctx, vkattn_cmd *cmd, const char *fu
                             const op_tensor *ts, uint32_t n)
 {
     vkattn_result r = bind_all(ctx, func, d, ts, n);
-    return r != VKATTN_OK ? r : vkattn__vk_record_dispatches(ctx, cmd, func, d, 1);
+    return r != VKATTN_OK ? r : emit(ctx, cmd, func, d, 1);
 }
 
 /* "<family>_<dtype>", the variant name of a single-dtype shader in shaders.cmake. */
@@ -468,6 +564,9 @@ static uint32_t matmul_max_k(const vkattn_context *ctx, matmul_tile t)
     return 40000 / per_tile * t.tk;
 }
 
+/* Slices of K one matmul may take on a CPU device (llvmpipe's loop limit, matmul_max_k): about 770k in all. */
+#define MATMUL_CPU_MAX_SLICES 64u
+
 static vkattn_result record_matmul(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
 {
     const vkattn__tensor *a = &op->inputs[0], *b = &op->inputs[1], *c = &op->outputs[0];
@@ -480,10 +579,16 @@ static vkattn_result record_matmul(vkattn_context *ctx, vkattn_cmd *cmd, const c
         .group = op->desc.matmul.group,
         .scale = op->desc.matmul.scale,
     };
+    /* a or b larger than the storage-buffer range: K in slices whose windows fit (vkattn__vk_cmd_record made sure
+     * one slice of K does). */
+    uint64_t fit_a = window_len(ctx, a, 3), fit_b = window_len(ctx, b, 2);
+    uint32_t k_fit = (uint32_t)(fit_a < fit_b ? fit_a : fit_b);
+    if (k_fit == 0) /* the op as a whole, for bind_all to name what does not fit */
+        k_fit = pc.k;
     char shader[32];
     vkattn__vk_dispatch d;
     uint32_t slice = UINT32_MAX;
-    uint32_t wg = matvec_workgroup(ctx, b, c);
+    uint32_t wg = k_fit >= pc.k ? matvec_workgroup(ctx, b, c) : 0;
     if (wg) {
         uint32_t cols = wg / ctx->info.subgroup_size * 4; /* 4 columns per subgroup of the reported size */
         uint64_t groups = (uint64_t)pc.batch * pc.heads * ((pc.n + cols - 1) / cols);
@@ -504,34 +609,44 @@ static vkattn_result record_matmul(vkattn_context *ctx, vkattn_cmd *cmd, const c
         d.n_spec = VKATTN__ARRAY_LEN(spec);
         slice = matmul_max_k(ctx, t);
     }
-    uint64_t n_slices = ((uint64_t)pc.k + slice - 1) / slice;
-    if (n_slices > VKATTN__VK_MAX_DISPATCHES)
+    if (((uint64_t)pc.k + slice - 1) / slice > MATMUL_CPU_MAX_SLICES)
         return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
                              "%s: K = %u is more than the Vulkan device %s can sum in one op (%u; CPU Vulkan "
                              "devices limit the loop iterations of a kernel); use the CPU backend",
-                             func, pc.k, ctx->info.name, slice * (uint32_t)VKATTN__VK_MAX_DISPATCHES);
-    op_tensor ts[3] = {
-        {a, "a", false, &pc.a_offset, pc.a_stride},
-        {b, "b", false, &pc.b_offset, pc.b_stride},
-        {c, "c", true, &pc.c_offset, pc.c_stride},
-    };
-    vkattn_result r = bind_all(ctx, func, &d, ts, 3);
-    if (r != VKATTN_OK || pc.k <= slice)
-        return r != VKATTN_OK ? r : vkattn__vk_record_dispatches(ctx, cmd, func, &d, 1);
-    /* Slices of K in order: the first writes c, each later one adds to it (f32 sums, c's dtype in between). */
-    matmul_push slices[VKATTN__VK_MAX_DISPATCHES];
-    vkattn__vk_dispatch ds[VKATTN__VK_MAX_DISPATCHES];
-    for (uint32_t i = 0; i < n_slices; i++) {
-        uint32_t k0 = i * slice;
+                             func, pc.k, ctx->info.name, slice * MATMUL_CPU_MAX_SLICES);
+    slice = k_fit < slice ? k_fit : slice;
+    uint64_t n_slices = ((uint64_t)pc.k + slice - 1) / slice;
+    if (n_slices > VKATTN__VK_MAX_DISPATCHES)
+        return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
+                             "%s: K = %u in windows of the storage-buffer range takes more than %u dispatches", func,
+                             pc.k, VKATTN__VK_MAX_DISPATCHES);
+    /* Slices of K in order, each binding its own window of a and b: the first writes c, each later one adds to it
+     * (f32 sums, c's dtype in between). */
+    matmul_push *slices = calloc(n_slices, sizeof *slices);
+    vkattn__vk_dispatch *ds = calloc(n_slices, sizeof *ds);
+    vkattn_result r = VKATTN_OK;
+    if (!slices || !ds)
+        r = vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
+    for (uint32_t i = 0; r == VKATTN_OK && i < n_slices; i++) {
+        uint32_t k0 = i * slice, kn = pc.k - k0 < slice ? pc.k - k0 : slice;
+        vkattn__tensor aw = narrowed(a, 3, k0, kn), bw = narrowed(b, 2, k0, kn);
         slices[i] = pc;
-        slices[i].a_offset += k0 * pc.a_stride[3];
-        slices[i].b_offset += k0 * pc.b_stride[2];
-        slices[i].k = pc.k - k0 < slice ? pc.k - k0 : slice;
+        slices[i].k = kn;
         slices[i].accumulate = i > 0;
         ds[i] = d;
         ds[i].push = &slices[i];
+        op_tensor ts[3] = {
+            {&aw, "a", false, &slices[i].a_offset, slices[i].a_stride},
+            {&bw, "b", false, &slices[i].b_offset, slices[i].b_stride},
+            {c, "c", true, &slices[i].c_offset, slices[i].c_stride},
+        };
+        r = bind_all(ctx, func, &ds[i], ts, 3);
     }
-    return vkattn__vk_record_dispatches(ctx, cmd, func, ds, (uint32_t)n_slices);
+    if (r == VKATTN_OK)
+        r = emit(ctx, cmd, func, ds, (uint32_t)n_slices);
+    free(slices);
+    free(ds);
+    return r;
 }
 
 /* attention.comp's blocking (specialization constants 2 to 4): rows per workgroup, keys per tile (a multiple of 4),
@@ -562,13 +677,13 @@ static uint64_t attention_passes(uint32_t head_dim, attention_shape s)
 }
 
 /* Up to 128 invocations (what every device allows), t_d of them per row. A GPU gives each about 8 dims of q and of
- * the accumulator. A CPU device keeps a row per invocation while that takes at most 32 vec4s, its registers spilling to cache cheaply, so the rows of a SIMD group read each staged key
- * together; it gets at least a subgroup of rows, as narrower workgroups leave SIMD lanes idle anyway, and tiles that
- * take at most 8 staging passes (few loop iterations against llvmpipe's limit, see attention_max_keys). Rows go up to what
- * the (batch, kv head) has (decode has few: on a GPU the spare invocations then take dims), and the key tile is the
- * longest, from 64 (CPU: 16) down to 4, that fits the shared memory. */
-static vkattn_result attention_shape_for(vkattn_context *ctx, const char *func, uint32_t head_dim, uint64_t rows,
-                                         attention_shape *out)
+ * the accumulator. A CPU device keeps a row per invocation while that takes at most 32 vec4s, its registers
+ * spilling to cache cheaply, so the rows of a SIMD group read each staged key together; it gets at least a subgroup
+ * of rows, as narrower workgroups leave SIMD lanes idle anyway, and tiles that take at most 8 staging passes (few
+ * loop iterations against llvmpipe's limit, see attention_max_keys). Rows go up to what the (batch, kv head) has
+ * (decode has few: on a GPU the spare invocations then take dims), and the key tile is the longest, from 64 (CPU:
+ * 16) down to 4, that fits the shared memory. */
+static attention_shape attention_shape_pick(const vkattn_context *ctx, uint32_t head_dim, uint64_t rows)
 {
     uint32_t wg = vkattn__vk_workgroup_size(ctx, 128, 0);
     bool cpu = ctx->info.type == VKATTN_DEVICE_CPU && !vkattn__vk(ctx)->test_gpu_blocking;
@@ -584,6 +699,15 @@ static vkattn_result attention_shape_for(vkattn_context *ctx, const char *func, 
     uint32_t limit = vkattn__vk(ctx)->limits.maxComputeSharedMemorySize;
     while (s.bk > 4 && (attention_shared(head_dim, s) > limit || (cpu && attention_passes(head_dim, s) > 8)))
         s.bk /= 2;
+    return s;
+}
+
+/* attention_shape_pick, or UNSUPPORTED when even its smallest tile does not fit the shared memory. */
+static vkattn_result attention_shape_for(vkattn_context *ctx, const char *func, uint32_t head_dim, uint64_t rows,
+                                         attention_shape *out)
+{
+    attention_shape s = attention_shape_pick(ctx, head_dim, rows);
+    uint32_t limit = vkattn__vk(ctx)->limits.maxComputeSharedMemorySize;
     if (attention_shared(head_dim, s) > limit)
         return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
                              "%s: head_dim %u needs more shared memory than the device's %u bytes; set "
@@ -684,58 +808,121 @@ static vkattn__vk_dispatch attention_dispatch(const vkattn__op *op, attention_sh
     return d;
 }
 
+/* The most keys of k and v (and the mask) one binding may take (window_len); 0 when not even one fits. */
+static uint32_t attention_window_keys(const vkattn_context *ctx, const vkattn__op *op)
+{
+    uint64_t keys = window_len(ctx, &op->inputs[1], 1), v = window_len(ctx, &op->inputs[2], 1);
+    keys = v < keys ? v : keys;
+    if (op->desc.attention.mask.has_mask && !binding_fits(ctx, &op->inputs[3])) {
+        uint64_t m = window_len(ctx, &op->inputs[3], 3); /* mask [.., q_len, kv_len] */
+        keys = m < keys ? m : keys;
+    }
+    return (uint32_t)keys;
+}
+
+/* Whether the split scratch record_attention would make of its own (attention_split_for) fits the storage-buffer
+ * range; true also when the op fails for another reason, which recording it reports. */
+static bool attention_scratch_fits(const vkattn_context *ctx, const vkattn__op *op)
+{
+    const vkattn__attention_params *p = &op->desc.attention;
+    const vkattn__tensor *q = &op->inputs[0];
+    uint32_t head_dim = (uint32_t)q->shape[3], kv = (uint32_t)op->inputs[1].shape[1];
+    attention_shape s = attention_shape_pick(ctx, head_dim, (uint64_t)q->shape[1] * p->group);
+    uint32_t max_keys = attention_max_keys(ctx, head_dim, s), window = attention_window_keys(ctx, op);
+    max_keys = window < max_keys ? window : max_keys;
+    if (max_keys == 0 || p->split_len <= max_keys)
+        return true;
+    uint64_t n = (kv + max_keys - 1) / max_keys;
+    uint64_t bytes = (uint64_t)(q->shape[0] * q->shape[1] * q->shape[2]) * n * (head_dim + 2) * sizeof(float);
+    return bytes <= vkattn__vk(ctx)->limits.maxStorageBufferRange;
+}
+
 /* The fused kernel, and with a split of the keys the combine after it (vk_cmd.c puts the barrier between them: the
- * combine reads the scratch the first writes). */
+ * combine reads the scratch the first writes). When k, v or the mask is larger than the storage-buffer range, the
+ * keys are split so that whole splits form windows that fit, and the kernel runs once per window with k, v and the
+ * mask bound from the window's first key (attention.comp block_at). */
 static vkattn_result record_attention(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
 {
     const vkattn__attention_params *p = &op->desc.attention;
     const vkattn__tensor *q = &op->inputs[0], *k = &op->inputs[1];
-    uint32_t head_dim = (uint32_t)q->shape[3];
+    uint32_t head_dim = (uint32_t)q->shape[3], kv = (uint32_t)k->shape[1];
+    uint32_t window = attention_window_keys(ctx, op);
+    if (window == 0)
+        return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
+                             "%s: the keys of k, v or the mask are laid out so that even one key spans more than the "
+                             "device's storage-buffer range (%u bytes)",
+                             func, vkattn__vk(ctx)->limits.maxStorageBufferRange);
     attention_shape s = {0};
     attention_split split;
     vkattn_result r = attention_shape_for(ctx, func, head_dim, (uint64_t)q->shape[1] * p->group, &s);
+    uint32_t max_keys = attention_max_keys(ctx, head_dim, s);
     if (r == VKATTN_OK)
-        r = attention_split_for(ctx, cmd, func, op, attention_max_keys(ctx, head_dim, s), &split);
+        r = attention_split_for(ctx, cmd, func, op, max_keys < window ? max_keys : window, &split);
     if (r != VKATTN_OK)
         return r;
+    uint32_t per_window = window / split.len < split.n ? window / split.len : split.n;
+    uint32_t n_windows = (split.n + per_window - 1) / per_window;
+    if (split.n > 0xffff || n_windows >= VKATTN__VK_MAX_DISPATCHES)
+        return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
+                             "%s: %u keys in %u windows of the storage-buffer range are more than one op takes",
+                             func, kv, n_windows);
     attention_push pc = {
         .batch = (uint32_t)q->shape[0],
         .q_len = (uint32_t)q->shape[1],
         .kv_heads = (uint32_t)k->shape[2],
-        .kv_len = (uint32_t)k->shape[1],
+        .kv_len = kv,
         .scale = p->scale,
         .q_offset = p->mask.q_offset,
-        .n_splits = split.n,
+        .n_splits = split.n | per_window << 16,
         .split_len = split.len,
     };
     char shader[2][32];
-    vkattn__vk_dispatch d[2] = {attention_dispatch(op, s, &split, shader[0], &pc)};
-    uint32_t offsets[7] = {0};
-    op_tensor ts[7] = {
-        {q, "q", false, &offsets[0], pc.q_stride},
-        {k, "k", false, &offsets[1], pc.k_stride},
-        {&op->inputs[2], "v", false, &offsets[2], pc.v_stride},
-        {&op->inputs[3], "the mask", false, &offsets[4], pc.mask_stride},
-        {&op->inputs[4], "the slopes", false, &offsets[5], NULL},
-        {&op->outputs[0], "out", true, &offsets[3], pc.o_stride},
-        {&split.scratch, "the split scratch", split.n > 1, &offsets[6], NULL},
-    };
-    r = bind_all(ctx, func, &d[0], ts, 7);
-    if (r == VKATTN_OK)
-        r = pack_offsets(ctx, func, offsets, 7, pc.offsets);
-    if (r != VKATTN_OK || split.n == 1)
-        return r != VKATTN_OK ? r : vkattn__vk_record_dispatches(ctx, cmd, func, d, 1);
+    vkattn__vk_dispatch whole = attention_dispatch(op, s, &split, shader[0], &pc);
+    uint64_t per_split = whole.groups / split.n;
+    vkattn__vk_dispatch *d = calloc(n_windows + 1, sizeof *d);
+    attention_push *pcs = calloc(n_windows, sizeof *pcs);
+    if (!d || !pcs)
+        r = vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
+    for (uint32_t w = 0; r == VKATTN_OK && w < n_windows; w++) {
+        uint32_t first = w * per_window, n = split.n - first < per_window ? split.n - first : per_window;
+        uint32_t key0 = first * split.len, keys = kv - key0 < n * split.len ? kv - key0 : n * split.len;
+        vkattn__tensor kw = narrowed(k, 1, key0, keys), vw = narrowed(&op->inputs[2], 1, key0, keys);
+        /* Without a mask its slot holds q, which has no key dim. */
+        vkattn__tensor mw = p->mask.has_mask ? narrowed(&op->inputs[3], 3, key0, keys) : op->inputs[3];
+        pcs[w] = pc;
+        d[w] = whole;
+        d[w].push = &pcs[w];
+        d[w].first_group = first * per_split;
+        d[w].groups = n * per_split;
+        uint32_t offsets[7] = {0};
+        op_tensor ts[7] = {
+            {q, "q", false, &offsets[0], pcs[w].q_stride},
+            {&kw, "k", false, &offsets[1], pcs[w].k_stride},
+            {&vw, "v", false, &offsets[2], pcs[w].v_stride},
+            {&mw, "the mask", false, &offsets[4], pcs[w].mask_stride},
+            {&op->inputs[4], "the slopes", false, &offsets[5], NULL},
+            {&op->outputs[0], "out", true, &offsets[3], pcs[w].o_stride},
+            {&split.scratch, "the split scratch", split.n > 1, &offsets[6], NULL},
+        };
+        r = bind_all(ctx, func, &d[w], ts, 7);
+        if (r == VKATTN_OK)
+            r = pack_offsets(ctx, func, offsets, 7, pcs[w].offsets);
+    }
     combine_push cpc;
-    op_tensor cts[2];
-    d[1] = combine_dispatch(ctx, op, &split, shader[1], &cpc, cts);
-    r = bind_all(ctx, func, &d[1], cts, 2);
-    return r != VKATTN_OK ? r : vkattn__vk_record_dispatches(ctx, cmd, func, d, 2);
+    if (r == VKATTN_OK && split.n > 1) {
+        op_tensor cts[2];
+        d[n_windows] = combine_dispatch(ctx, op, &split, shader[1], &cpc, cts);
+        r = bind_all(ctx, func, &d[n_windows], cts, 2);
+    }
+    if (r == VKATTN_OK)
+        r = emit(ctx, cmd, func, d, n_windows + (split.n > 1));
+    free(d);
+    free(pcs);
+    return r;
 }
 
-vkattn_result vkattn__vk_cmd_record(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn__op *op)
+static vkattn_result record_op(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
 {
-    char func[48];
-    snprintf(func, sizeof func, "vkattn_%s", op->name);
     switch (op->kind) {
     case VKATTN__OP_COPY: return record_copy(ctx, cmd, func, op);
     case VKATTN__OP_SOFTMAX: return record_softmax(ctx, cmd, func, op);
@@ -748,4 +935,254 @@ vkattn_result vkattn__vk_cmd_record(vkattn_context *ctx, vkattn_cmd *cmd, const 
     }
     return vkattn__error(ctx, VKATTN_ERROR_INTERNAL, "%s: the Vulkan backend has no kernel for op kind %d", func,
                          (int)op->kind);
+}
+
+/* ---- windows: ops on tensors larger than the storage-buffer range ---------------------------------------------
+ *
+ * An op whose tensors do not fit maxStorageBufferRange is cut along a dim of its output into ops on narrowed views,
+ * halving until every piece fits; each piece binds only the memory it touches. The dims an op may be cut along,
+ * and what the cut does to its other inputs, follow from what its kernel computes per output element:
+ *   copy: any dim; softmax, alibi: batch, heads (the slopes follow), rows (q_offset follows), never a row itself;
+ *   rope: batch, seq (positions or pos_offset follow), heads; sinusoidal: batch, seq;
+ *   matmul: batch, heads in whole groups (b's heads follow), rows of a, columns of b.
+ * Attention windows its keys itself (record_attention); vkattn_copy_buffer has no range limit. */
+
+/* Pieces one op may be cut into: a 4 GiB tensor in windows of 1 MiB. */
+#define MAX_WINDOW_OPS 4096u
+
+typedef struct op_list {
+    vkattn__op *ops;
+    uint32_t count, cap;
+    bool full;   /* no room for another piece: MAX_WINDOW_OPS reached, or no host memory */
+} op_list;
+
+static bool op_fits(const vkattn_context *ctx, const vkattn__op *op)
+{
+    /* matmul slices K itself: it fits when c does and a slice of K of a and of b does. Attention windows its keys:
+     * it fits when q, out, the slopes and the front end's scratch do and a window of keys does. */
+    if (op->kind == VKATTN__OP_MATMUL)
+        return binding_fits(ctx, &op->outputs[0]) && window_len(ctx, &op->inputs[0], 3) > 0 &&
+               window_len(ctx, &op->inputs[1], 2) > 0;
+    if (op->kind == VKATTN__OP_ATTENTION)
+        return binding_fits(ctx, &op->inputs[0]) && binding_fits(ctx, &op->inputs[4]) &&
+               binding_fits(ctx, &op->outputs[0]) && (op->n_outputs < 2 || binding_fits(ctx, &op->outputs[1])) &&
+               attention_window_keys(ctx, op) > 0 && attention_scratch_fits(ctx, op);
+    for (uint32_t i = 0; i < op->n_inputs; i++)
+        if (!binding_fits(ctx, &op->inputs[i]))
+            return false;
+    for (uint32_t i = 0; i < op->n_outputs; i++)
+        if (!binding_fits(ctx, &op->outputs[i]))
+            return false;
+    return true;
+}
+
+/* The dims of the output the op may be cut along, outermost first. */
+static bool op_cuttable(const vkattn__op *op, int dim)
+{
+    const vkattn__tensor *y = &op->outputs[0];
+    if (y->shape[dim] < 2)
+        return false;
+    switch (op->kind) {
+    case VKATTN__OP_COPY: return true;
+    case VKATTN__OP_SOFTMAX:
+    case VKATTN__OP_ALIBI:
+    case VKATTN__OP_ROPE: return dim < 3;
+    case VKATTN__OP_SINUSOIDAL: return dim == 1 || dim == 2;
+    case VKATTN__OP_MATMUL: return true;
+    case VKATTN__OP_ATTENTION: return dim < 3;
+    case VKATTN__OP_COPY_BUFFER: return false;
+    }
+    return false;
+}
+
+/* The heads of a grouped operand (matmul's b, attention's k and v) that heads [first, first + n) of the op use:
+ * head h uses h / group. */
+static vkattn__tensor narrowed_group(const vkattn__tensor *t, int dim, int64_t first, int64_t n, uint32_t group)
+{
+    int64_t lo = first / group, hi = (first + n - 1) / group;
+    return narrowed(t, dim, lo, hi - lo + 1);
+}
+
+/* op cut to entries [first, first + n) of its output's dim `dim`. */
+static vkattn__op op_cut(const vkattn__op *op, int dim, int64_t first, int64_t n)
+{
+    vkattn__op sub = *op;
+    sub.outputs[0] = narrowed(&op->outputs[0], dim, first, n);
+    switch (op->kind) {
+    case VKATTN__OP_COPY: sub.inputs[0] = narrowed(&op->inputs[0], dim, first, n); break;
+    case VKATTN__OP_SOFTMAX:
+    case VKATTN__OP_ALIBI: {
+        bool softmax = op->kind == VKATTN__OP_SOFTMAX;
+        sub.inputs[0] = narrowed(&op->inputs[0], dim, first, n);
+        if (softmax && op->desc.softmax.mask.has_mask)
+            sub.inputs[1] = narrowed(&op->inputs[1], dim, first, n);
+        bool slopes = !softmax || op->desc.softmax.mask.has_alibi;
+        if (dim == 1 && slopes) /* slopes f32 [1, 1, 1, heads] */
+            sub.inputs[softmax ? 2 : 1] = narrowed(&op->inputs[softmax ? 2 : 1], 3, first, n);
+        if (dim == 2 && softmax)
+            sub.desc.softmax.mask.q_offset += (int32_t)first; /* fits: the front end checked the last row's */
+        if (dim == 2 && !softmax)
+            sub.desc.alibi.q_offset += (int32_t)first;
+        break;
+    }
+    case VKATTN__OP_ROPE:
+    case VKATTN__OP_SINUSOIDAL: {
+        /* x: rope [batch, seq, heads, dim], sinusoidal [1, batch, seq, dim]; positions [1, axes, batch, seq]. */
+        bool rope = op->kind == VKATTN__OP_ROPE;
+        int batch_dim = rope ? 0 : 1, seq_dim = rope ? 1 : 2;
+        bool has_positions = rope ? op->desc.rope.has_positions : op->desc.sinusoidal.has_positions;
+        sub.inputs[0] = narrowed(&op->inputs[0], dim, first, n);
+        if (has_positions && (dim == batch_dim || dim == seq_dim))
+            sub.inputs[2] = narrowed(&op->inputs[2], dim == batch_dim ? 2 : 3, first, n);
+        if (!has_positions && dim == seq_dim) {
+            if (rope)
+                sub.desc.rope.pos_offset += (int32_t)first; /* fits: the front end checked the last position */
+            else
+                sub.desc.sinusoidal.pos_offset += (int32_t)first;
+        }
+        break;
+    }
+    case VKATTN__OP_MATMUL: {
+        /* a [batch, heads, M, K], b [batch_b, heads_b, K, N], c [batch, heads, M, N]; head h of a uses b's head
+         * h / group. */
+        if (dim != 3)
+            sub.inputs[0] = narrowed(&op->inputs[0], dim, first, n);
+        if (dim == 0 || dim == 3)
+            sub.inputs[1] = narrowed(&op->inputs[1], dim, first, n);
+        if (dim == 1)
+            sub.inputs[1] = narrowed_group(&op->inputs[1], 1, first, n, op->desc.matmul.group);
+        break;
+    }
+    case VKATTN__OP_ATTENTION: {
+        /* q, out [batch, q_len, heads, head_dim], k, v [batch, kv_len, kv_heads, head_dim], mask [batch, heads,
+         * q_len, kv_len], slopes [1, 1, 1, heads]. A piece keys its own split (record_attention), so the front end's
+         * scratch, laid out for the whole op, is not passed on. */
+        vkattn__attention_params *p = &sub.desc.attention;
+        const int mask_dim[3] = {0, 2, 1};
+        sub.inputs[0] = narrowed(&op->inputs[0], dim, first, n);
+        if (p->mask.has_mask)
+            sub.inputs[3] = narrowed(&op->inputs[3], mask_dim[dim], first, n);
+        if (dim == 0 || dim == 2) {
+            for (int i = 1; i <= 2; i++)
+                sub.inputs[i] = dim == 0 ? narrowed(&op->inputs[i], 0, first, n)
+                                         : narrowed_group(&op->inputs[i], 2, first, n, p->group);
+        }
+        if (dim == 2 && p->mask.has_alibi)
+            sub.inputs[4] = narrowed(&op->inputs[4], 3, first, n);
+        if (dim == 1)
+            p->mask.q_offset += (int32_t)first; /* fits: the front end checked the last row's position */
+        p->n_splits = 1;
+        p->split_len = (uint32_t)op->inputs[1].shape[1];
+        sub.n_outputs = 1;
+        break;
+    }
+    case VKATTN__OP_COPY_BUFFER: break;
+    }
+    /* Unused slots hold a copy of inputs[0] (vkattn__mask_params) and are bound all the same. */
+    bool unused[VKATTN__OP_MAX_INPUTS] = {false};
+    if (op->kind == VKATTN__OP_SOFTMAX) {
+        unused[1] = !op->desc.softmax.mask.has_mask;
+        unused[2] = !op->desc.softmax.mask.has_alibi;
+    }
+    if (op->kind == VKATTN__OP_ROPE)
+        unused[2] = !op->desc.rope.has_positions;
+    if (op->kind == VKATTN__OP_SINUSOIDAL)
+        unused[2] = !op->desc.sinusoidal.has_positions;
+    if (op->kind == VKATTN__OP_ATTENTION) {
+        unused[3] = !op->desc.attention.mask.has_mask;
+        unused[4] = !op->desc.attention.mask.has_alibi;
+    }
+    for (uint32_t i = 1; i < op->n_inputs; i++)
+        if (unused[i])
+            sub.inputs[i] = sub.inputs[0];
+    return sub;
+}
+
+/* Appends to out the pieces of op that fit, cutting its outermost cuttable dim in halves (whole groups of heads for
+ * matmul); false when a piece that does not fit cannot be cut, or for want of memory or too many pieces. */
+static bool op_windows(const vkattn_context *ctx, const vkattn__op *op, op_list *out)
+{
+    if (op_fits(ctx, op)) {
+        if (out->count == out->cap) {
+            uint32_t cap = out->cap ? 2 * out->cap : 16;
+            vkattn__op *grown = cap <= MAX_WINDOW_OPS ? realloc(out->ops, cap * sizeof *grown) : NULL;
+            if (!grown) {
+                out->full = true;
+                return false;
+            }
+            out->ops = grown;
+            out->cap = cap;
+        }
+        out->ops[out->count++] = *op;
+        return true;
+    }
+    /* The cuttable dim along which x or y (a or c) that does not fit spreads furthest, else the outermost: a
+     * transposed copy gets cut along the dim its strided side spreads along. */
+    int dim = -1;
+    int64_t best = -1;
+    for (int d = 0; d < 4; d++) {
+        if (!op_cuttable(op, d))
+            continue;
+        if (dim < 0)
+            dim = d;
+        const vkattn__tensor *ts[2] = {&op->inputs[0], &op->outputs[0]};
+        for (int i = op->kind == VKATTN__OP_MATMUL && d == 3 ? 1 : 0; i < 2; i++) {
+            int64_t spread = (ts[i]->shape[d] - 1) * ts[i]->strides[d];
+            if (!binding_fits(ctx, ts[i]) && spread > best) {
+                best = spread;
+                dim = d;
+            }
+        }
+    }
+    if (dim < 0)
+        return false;
+    /* Heads in whole groups while there are several, so that each piece keeps whole heads of b (k, v). */
+    uint32_t group = op->kind == VKATTN__OP_MATMUL ? op->desc.matmul.group
+                     : op->kind == VKATTN__OP_ATTENTION ? op->desc.attention.group : 1;
+    int64_t size = op->outputs[0].shape[dim];
+    int64_t unit = dim == (op->kind == VKATTN__OP_MATMUL ? 1 : 2) && size % group == 0 && size / group >= 2 ? group : 1;
+    int64_t half = (size / unit + 1) / 2 * unit;
+    vkattn__op lo = op_cut(op, dim, 0, half), hi = op_cut(op, dim, half, size - half);
+    return op_windows(ctx, &lo, out) && op_windows(ctx, &hi, out);
+}
+
+vkattn_result vkattn__vk_cmd_record(vkattn_context *ctx, vkattn_cmd *cmd, const vkattn__op *op)
+{
+    char func[48];
+    snprintf(func, sizeof func, "vkattn_%s", op->name);
+    if (op->kind == VKATTN__OP_COPY_BUFFER || op_fits(ctx, op))
+        return record_op(ctx, cmd, func, op);
+    op_list pieces = {0};
+    vkattn_result r = VKATTN_OK;
+    if (!op_windows(ctx, op, &pieces)) {
+        pieces.count = 0;
+        if (pieces.full)
+            r = vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
+                              "%s: the op's tensors need more than %u windows of the device's storage-buffer range "
+                              "(%u bytes), or the host memory to plan them", func, MAX_WINDOW_OPS,
+                              vkattn__vk(ctx)->limits.maxStorageBufferRange);
+        else /* a piece cannot be cut further: the op as a whole names the tensor (bind_tensor's message) */
+            r = record_op(ctx, cmd, func, op);
+        if (r == VKATTN_OK) /* cannot happen: the op did not fit */
+            r = vkattn__error(ctx, VKATTN_ERROR_INTERNAL, "%s: an op too large to bind was recorded", func);
+    }
+    vkattn__log(ctx, VKATTN_LOG_DEBUG, "%s: tensors larger than the storage-buffer range (%u bytes): %u windows", func,
+                vkattn__vk(ctx)->limits.maxStorageBufferRange, pieces.count);
+    /* The pieces' dispatches are gathered and recorded as one op: one pair of timestamps, and nothing in cmd when
+     * any piece fails. */
+    collector col = {0};
+    vkattn__vk(ctx)->collect = &col;
+    for (uint32_t i = 0; r == VKATTN_OK && i < pieces.count; i++)
+        r = record_op(ctx, cmd, func, &pieces.ops[i]);
+    vkattn__vk(ctx)->collect = NULL;
+    for (uint32_t i = 0; i < col.n; i++) {
+        col.d[i].push = col.data[i].push;
+        col.d[i].shader = col.data[i].shader;
+    }
+    if (r == VKATTN_OK)
+        r = vkattn__vk_record_dispatches(ctx, cmd, func, col.d, col.n);
+    free(col.d);
+    free(col.data);
+    free(pieces.ops);
+    return r;
 }
