@@ -2,6 +2,8 @@
 # Installs everything vkattn needs to build, test and run on Debian 12: compiler and CMake, Check, the Vulkan headers
 # and volk (the library loads libvulkan at run time), glslc and spirv-val for the shaders, lavapipe (a CPU Vulkan
 # device, so the Vulkan backend runs with no GPU), the validation layers, and valgrind (CI).
+# --tools adds what CI's fuzzing needs: clang with its libFuzzer and sanitizer runtimes (libclang-rt-14-dev is only a
+# Recommends of clang, which --no-install-recommends skips) and llvm for llvm-symbolizer (readable stack traces).
 set -euo pipefail
 
 packages=(
@@ -9,6 +11,16 @@ packages=(
   libvulkan-dev libvulkan-volk-dev glslc spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers valgrind
 )
+tools=0
+for arg in "$@"; do
+  case "$arg" in
+    --tools) tools=1 ;;
+    *) echo "install-deps.sh: unknown argument $arg (only --tools)" >&2; exit 2 ;;
+  esac
+done
+if [ "$tools" -eq 1 ]; then
+  packages+=(clang libclang-rt-14-dev llvm)
+fi
 
 as_root=()
 if [ "$(id -u)" -ne 0 ]; then
@@ -32,6 +44,9 @@ need() {
 need command -v glslc
 need command -v spirv-val
 need test -f /usr/include/volk.c
+if [ "$tools" -eq 1 ]; then
+  need command -v clang
+fi
 # lavapipe's ICD manifest is named after the architecture (lvp_icd.x86_64.json, lvp_icd.aarch64.json, ...).
 need compgen -G '/usr/share/vulkan/icd.d/lvp_icd.*.json'
 if [ "$missing" -ne 0 ]; then
