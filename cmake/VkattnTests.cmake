@@ -62,3 +62,5 @@ endforeach()
 add_test(NAME test_attention_gpu_blocking COMMAND test_attention)
 set_tests_properties(test_attention_gpu_blocking PROPERTIES
   TIMEOUT 600 ENVIRONMENT "VKATTN_TEST_GPU_BLOCKING=1;VKATTN_TEST_BACKENDS=vulkan")
+
+include(cmake/VkattnApi.cmake)

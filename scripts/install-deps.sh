@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything vkattn needs to build, test and run on Debian 12: compiler and CMake, Check, the Vulkan headers
 # and volk (the library loads libvulkan at run time), glslc and spirv-val for the shaders, lavapipe (a CPU Vulkan
-# device, so the Vulkan backend runs with no GPU), the validation layers, and valgrind (CI).
+# device, so the Vulkan backend runs with no GPU), the validation layers, valgrind (CI), g++ (the header is compiled
+# as C++17 in a test; the library has no C++) and python3 with numpy (the ctypes binding's tests).
 # --tools adds what CI's fuzzing needs: clang with its libFuzzer and sanitizer runtimes (libclang-rt-14-dev is only a
 # Recommends of clang, which --no-install-recommends skips) and llvm for llvm-symbolizer (readable stack traces).
 set -euo pipefail
@@ -10,6 +11,7 @@ packages=(
   cmake gcc make libc6-dev pkg-config check
   libvulkan-dev libvulkan-volk-dev glslc spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers valgrind
+  g++ python3 python3-numpy binutils
 )
 tools=0
 for arg in "$@"; do

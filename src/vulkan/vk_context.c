@@ -26,6 +26,16 @@ static const vkattn__backend vulkan_backend = {
     .cmd_timings = vkattn__vk_cmd_timings,
 };
 
+uint32_t vkattn__vk_device_extension_list(const vkattn__vk_facts *f, const char **out)
+{
+    uint32_t n = 0;
+    if (f->info.fp16_arithmetic && f->ext_float16_int8)
+        out[n++] = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
+    if (f->ext_portability_subset)
+        out[n++] = VKATTN__VK_PORTABILITY_SUBSET;
+    return n;
+}
+
 static vkattn_result create_device(vkattn_context *ctx, const char *func, const vkattn__vk_facts *f)
 {
     vkattn__vk_context *vk = vkattn__vk(ctx);
@@ -47,11 +57,7 @@ static vkattn_result create_device(vkattn_context *ctx, const char *func, const 
         .storageBuffer16BitAccess = f->info.fp16_storage,
     };
     const char *extensions[2];
-    uint32_t n_extensions = 0;
-    if (f->info.fp16_arithmetic && f->ext_float16_int8)
-        extensions[n_extensions++] = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
-    if (f->ext_portability_subset)
-        extensions[n_extensions++] = "VK_KHR_portability_subset";
+    uint32_t n_extensions = vkattn__vk_device_extension_list(f, extensions);
     VkDeviceCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
         .pNext = &storage16,

@@ -39,13 +39,19 @@ static vkattn_device_type device_type(VkPhysicalDeviceType t)
     }
 }
 
-/* The device extensions that change what is queried or enabled. */
-typedef struct device_extensions {
-    bool driver_properties;
-    bool float16_int8;
-    bool cooperative_matrix_nv;
-    bool portability_subset;
-} device_extensions;
+typedef vkattn__vk_device_extensions device_extensions;
+
+void vkattn__vk_scan_device_extensions(const VkExtensionProperties *props, uint32_t n, device_extensions *out)
+{
+    memset(out, 0, sizeof *out);
+    for (uint32_t i = 0; i < n; i++) {
+        const char *e = props[i].extensionName;
+        out->driver_properties |= strcmp(e, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME) == 0;
+        out->float16_int8 |= strcmp(e, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME) == 0;
+        out->cooperative_matrix_nv |= strcmp(e, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) == 0;
+        out->portability_subset |= strcmp(e, VKATTN__VK_PORTABILITY_SUBSET) == 0;
+    }
+}
 
 static vkattn_result read_extensions(vkattn_context *ctx, const char *func, VkPhysicalDevice pd,
                                      device_extensions *out)
@@ -59,13 +65,8 @@ static vkattn_result read_extensions(vkattn_context *ctx, const char *func, VkPh
     if (!props)
         return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", func);
     res = vkEnumerateDeviceExtensionProperties(pd, NULL, &n, props);
-    for (uint32_t i = 0; res >= 0 && i < n; i++) {
-        const char *e = props[i].extensionName;
-        out->driver_properties |= strcmp(e, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME) == 0;
-        out->float16_int8 |= strcmp(e, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME) == 0;
-        out->cooperative_matrix_nv |= strcmp(e, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) == 0;
-        out->portability_subset |= strcmp(e, "VK_KHR_portability_subset") == 0; /* a beta extension */
-    }
+    if (res >= 0)
+        vkattn__vk_scan_device_extensions(props, n, out);
     free(props);
     return res < 0 ? vkattn__vk_fail(ctx, func, "vkEnumerateDeviceExtensionProperties", res) : VKATTN_OK;
 }

@@ -151,6 +151,22 @@ static vkattn_result check_validation(vkattn_context *ctx, const char *func, boo
     return r;
 }
 
+uint32_t vkattn__vk_instance_extension_list(bool portability, bool validation, bool sync, const char **out,
+                                            VkInstanceCreateFlags *flags)
+{
+    uint32_t n = 0;
+    *flags = 0;
+    if (portability) { /* MoltenVK devices are listed only to instances that ask for portability devices */
+        out[n++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
+        *flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
+    }
+    if (validation)
+        out[n++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    if (validation && sync)
+        out[n++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
+    return n;
+}
+
 static vkattn_result create_instance(vkattn_context *ctx, const char *func, bool validation,
                                      vkattn__vk_instance *out)
 {
@@ -161,13 +177,8 @@ static vkattn_result create_instance(vkattn_context *ctx, const char *func, bool
     if (r != VKATTN_OK)
         return r;
     const char *extensions[3];
-    uint32_t n_extensions = 0;
-    if (portability) /* MoltenVK devices are listed only to instances that ask for portability devices */
-        extensions[n_extensions++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
-    if (validation)
-        extensions[n_extensions++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
-    if (sync)
-        extensions[n_extensions++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
+    VkInstanceCreateFlags flags = 0;
+    uint32_t n_extensions = vkattn__vk_instance_extension_list(portability, validation, sync, extensions, &flags);
     const char *layers[] = {VALIDATION_LAYER};
     VkDebugUtilsMessengerCreateInfoEXT messenger = {0};
     if (validation)
@@ -193,7 +204,7 @@ static vkattn_result create_instance(vkattn_context *ctx, const char *func, bool
     VkInstanceCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
         .pNext = chain, /* the messenger also reports on vkCreateInstance and vkDestroyInstance */
-        .flags = portability ? VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR : 0,
+        .flags = flags,
         .pApplicationInfo = &app,
         .enabledLayerCount = validation ? 1u : 0u,
         .ppEnabledLayerNames = layers,

@@ -71,6 +71,30 @@ typedef struct vkattn__vk_facts {
     bool ext_portability_subset;   /* must be enabled when offered (MoltenVK) */
 } vkattn__vk_facts;
 
+/* VK_KHR_portability_subset is a beta extension: its name is not in the non-beta headers. MoltenVK offers it, and a
+ * device that offers it must have it enabled. */
+#define VKATTN__VK_PORTABILITY_SUBSET "VK_KHR_portability_subset"
+
+/* The device extensions that change what is queried or enabled. */
+typedef struct vkattn__vk_device_extensions {
+    bool driver_properties;
+    bool float16_int8;
+    bool cooperative_matrix_nv;
+    bool portability_subset;
+} vkattn__vk_device_extensions;
+
+/* Which of those a device's extension list offers (pure: unit-tested with made-up lists). */
+void vkattn__vk_scan_device_extensions(const VkExtensionProperties *props, uint32_t n,
+                                       vkattn__vk_device_extensions *out);
+/* The extensions vkCreateDevice enables for a device (at most 2, written to out): VK_KHR_shader_float16_int8 when
+ * fp16 arithmetic is used below API 1.2, VK_KHR_portability_subset when offered. */
+uint32_t vkattn__vk_device_extension_list(const vkattn__vk_facts *f, const char **out);
+/* The instance's extensions (at most 3, written to out) and create flags: VK_KHR_portability_enumeration with
+ * VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR when the loader offers it (MoltenVK's devices are listed only then),
+ * VK_EXT_debug_utils with validation, VK_EXT_validation_features when the layer offers it. */
+uint32_t vkattn__vk_instance_extension_list(bool portability, bool validation, bool sync, const char **out,
+                                            VkInstanceCreateFlags *flags);
+
 /* Facts of every physical device of the instance (lock held); *out is malloc'ed (NULL when there are none). */
 vkattn_result vkattn__vk_facts_all(vkattn_context *ctx, const char *func, const vkattn__vk_instance *inst,
                                    vkattn__vk_facts **out, uint32_t *count);
