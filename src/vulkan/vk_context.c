@@ -88,13 +88,6 @@ static void adopt_facts(vkattn_context *ctx, const vkattn__vk_facts *f)
     vk->test_gpu_blocking = gpu_blocking && strcmp(gpu_blocking, "1") == 0;
     const char *lost = vkattn__env(&ctx->desc, "VKATTN_TEST_DEVICE_LOST_AFTER");
     vk->test_lost_after = lost ? strtoull(lost, NULL, 10) : 0;
-    /* For testing the windows of ops on tensors larger than the storage-buffer range with small tensors. */
-    const char *range = vkattn__env(&ctx->desc, "VKATTN_TEST_STORAGE_RANGE");
-    unsigned long long bytes = range ? strtoull(range, NULL, 10) : 0;
-    if (bytes >= 256 && bytes < vk->limits.maxStorageBufferRange) {
-        vk->limits.maxStorageBufferRange = (uint32_t)bytes;
-        ctx->info.max_storage_buffer_range = bytes;
-    }
 }
 
 static uint32_t min_u32(uint32_t a, uint32_t b)
@@ -119,14 +112,6 @@ static void apply_phone_profile(vkattn__vk_facts *f)
         l->maxComputeWorkGroupCount[i] = min_u32(l->maxComputeWorkGroupCount[i], 65535);
     }
     vkattn_device_info *info = &f->info;
-    info->max_workgroup_invocations = l->maxComputeWorkGroupInvocations;
-    info->max_shared_memory = l->maxComputeSharedMemorySize;
-    info->max_storage_buffer_range = l->maxStorageBufferRange;
-    info->max_allocation_count = l->maxMemoryAllocationCount;
-    for (int i = 0; i < 3; i++) {
-        info->max_workgroup_size[i] = l->maxComputeWorkGroupSize[i];
-        info->max_workgroup_count[i] = l->maxComputeWorkGroupCount[i];
-    }
     info->profile = VKATTN_PROFILE_PHONE;
     info->fp16_arithmetic = false;
     info->subgroup_arithmetic = false;
@@ -150,6 +135,12 @@ static vkattn_result open_device(vkattn_context *ctx, const char *func, const ch
         vkattn__vk_facts facts = *chosen;
         if (ctx->desc.profile == VKATTN_PROFILE_PHONE)
             apply_phone_profile(&facts);
+        /* For testing the windows of ops on tensors larger than the storage-buffer range with small tensors. */
+        const char *range = vkattn__env(&ctx->desc, "VKATTN_TEST_STORAGE_RANGE");
+        unsigned long long bytes = range ? strtoull(range, NULL, 10) : 0;
+        if (bytes >= 256 && bytes < facts.limits.maxStorageBufferRange)
+            facts.limits.maxStorageBufferRange = (uint32_t)bytes;
+        vkattn__vk_info_from_limits(&facts); /* the device info reports the limits the backend goes by */
         adopt_facts(ctx, &facts);
         r = create_device(ctx, func, &facts);
     }

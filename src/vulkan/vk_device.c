@@ -153,7 +153,7 @@ static void read_memory(vkattn__vk_facts *f)
     }
 }
 
-static void copy_limits(vkattn__vk_facts *f)
+void vkattn__vk_info_from_limits(vkattn__vk_facts *f)
 {
     const VkPhysicalDeviceLimits *l = &f->limits;
     vkattn_device_info *info = &f->info;
@@ -205,7 +205,7 @@ static vkattn_result read_facts(vkattn_context *ctx, const char *func, const vka
         read_features_11(f, &ext);
     }
     read_memory(f);
-    copy_limits(f);
+    vkattn__vk_info_from_limits(f);
     return VKATTN_OK;
 }
 

@@ -95,6 +95,9 @@ uint32_t vkattn__vk_device_extension_list(const vkattn__vk_facts *f, const char 
 uint32_t vkattn__vk_instance_extension_list(bool portability, bool validation, bool sync, const char **out,
                                             VkInstanceCreateFlags *flags);
 
+/* f->info's limit fields and timestamp support from f->limits (again after a profile clamps the limits). */
+void vkattn__vk_info_from_limits(vkattn__vk_facts *f);
+
 /* Facts of every physical device of the instance (lock held); *out is malloc'ed (NULL when there are none). */
 vkattn_result vkattn__vk_facts_all(vkattn_context *ctx, const char *func, const vkattn__vk_instance *inst,
                                    vkattn__vk_facts **out, uint32_t *count);
