@@ -77,6 +77,10 @@ void bench_results_stamp(bench_results *r);
 double bench_figure_gbps(const bench_figure *f);
 double bench_figure_gflops(const bench_figure *f);
 double bench_copy_gbps(const bench_results *r, vkattn_backend backend, int64_t seq, double bytes);
+/* The same against the figures whose names start with `which` ("buffer copy": the driver's vkCmdCopyBuffer, the
+ * memcpy of a CPU device). */
+double bench_copy_gbps_of(const bench_results *r, vkattn_backend backend, int64_t seq, double bytes,
+                          const char *which);
 
 /* Writers: 0 on success, else -1 with errno set; they write to a temporary file and rename it into place. */
 int bench_write_json(const bench_results *r, const char *path);
@@ -95,8 +99,8 @@ typedef struct bench_config {
     int reps;                   /* timed repetitions after one warm-up, >= 1 */
     double budget_s;            /* time budget per sequence length, seconds */
     uint64_t memory_budget;     /* bytes */
-    /* Bytes one Vulkan buffer may hold (the smaller of maxStorageBufferRange and the largest allocation): the sweep
-     * stops where the f32 scores [heads, seq, seq] would not fit. */
+    /* Bytes one Vulkan tensor may hold (the largest allocation; tensors past maxStorageBufferRange are bound in
+     * windows): the sweep stops where the f32 scores [heads, seq, seq] would not fit. */
     uint64_t max_buffer;
     bool progress;              /* a progress line on stderr */
     FILE *notes;                /* where the reason a sweep stopped early goes (stdout) */
@@ -111,5 +115,10 @@ uint64_t bench_memory_needed(const bench_shape *s, int64_t seq);
  * budget (its later figures are then missing); each stop is explained on c->notes. VKATTN_OK, or the failed
  * call's result (message in vkattn_context_last_error(ctx)). */
 vkattn_result bench_run(vkattn_context *ctx, const bench_config *c, bench_results *r);
+
+/* --peer (bench/bench_peer.c): softmax and RoPE GPT-J on the shapes issue 8 gives ggml Vulkan's figures for, each
+ * printed to out with its GB/s, the peer's, the time on baseline (a context with VKATTN_CONTEXT_BASELINE_KERNELS,
+ * or NULL), and this run's copy-shader and buffer-copy bandwidth on the same bytes. */
+vkattn_result bench_peer(vkattn_context *ctx, vkattn_context *baseline, int reps, FILE *out);
 
 #endif /* VKATTN_BENCH_H */

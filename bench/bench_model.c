@@ -61,12 +61,18 @@ double bench_figure_gflops(const bench_figure *f)
 
 double bench_copy_gbps(const bench_results *r, vkattn_backend backend, int64_t seq, double bytes)
 {
+    return bench_copy_gbps_of(r, backend, seq, bytes, "copy shader");
+}
+
+double bench_copy_gbps_of(const bench_results *r, vkattn_backend backend, int64_t seq, double bytes,
+                          const char *which)
+{
     const bench_figure *best = NULL;
     double best_distance = 0.0;
     for (size_t i = 0; i < r->n_figures; i++) {
         const bench_figure *f = &r->figures[i];
         if (f->group != BENCH_BANDWIDTH || f->backend != backend || f->seq != seq ||
-            strncmp(f->name, "copy shader", strlen("copy shader")) != 0 || f->bytes <= 0.0)
+            strncmp(f->name, which, strlen(which)) != 0 || f->bytes <= 0.0)
             continue;
         double distance = bytes > 0.0 ? fabs(log(f->bytes / bytes)) : f->bytes;
         if (!best || distance < best_distance) {

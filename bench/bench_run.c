@@ -6,8 +6,9 @@
  *
  * Shapes (batch 1, H heads, G KV heads, D head_dim, S the sequence length, e the dtype size):
  *   q, o [1, S, H, D]; k, v [1, S, G, D]; scores [1, H, S, S]; decode query qd, od [1, 1, H, D].
- * Bytes of a bandwidth-bound op = what it reads + what it writes (2 x its tensor); flops of a matmul
- * 2 H S S D; flops of attention 4 H D x (query, key) pairs that the causal mask keeps.
+ * Bytes of a bandwidth-bound op = what it reads + what it writes (2 x its tensor); of decode attention, which is
+ * bandwidth-bound too, K and V once plus q and o; flops of a matmul 2 H S S D; flops of attention 4 H D x (query,
+ * key) pairs that the causal mask keeps.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +281,8 @@ static void describe(const run_state *st, const job *j, bench_figure *f)
         snprintf(f->phase, sizeof f->phase, "%s", j->decode ? "decode" : "prefill");
         snprintf(f->path, sizeof f->path, "%s", j->unfused ? "unfused" : "fused");
         f->flops = 4.0 * h * d * attention_pairs(j->decode ? 1 : st->seq, st->seq);
+        if (j->decode) /* bandwidth-bound: K and V read once, q read and o written */
+            f->bytes = 2.0 * s * (double)sh->kv_heads * d * e + 2.0 * h * d * e;
         break;
     default: f->bytes = 2.0 * q_bytes; break;
     }
@@ -327,6 +330,7 @@ static vkattn_result measure(run_state *st, const job *j)
     }
     if (r == VKATTN_OK && j->kind == JOB_ATTENTION && !j->unfused) {
         f.group = BENCH_LAYER;
+        f.bytes = 0.0; /* a layer figure is a time and a FLOP rate */
         f.wall_clock = true;
         snprintf(f.name, sizeof f.name, "layer");
         set_stats(&f, wall, reps);
@@ -425,8 +429,8 @@ static bool over_budget(const run_state *st, int64_t seq, double prev_s)
         return true;
     }
     if (st->backend == VKATTN_BACKEND_VULKAN && scores > (double)c->max_buffer) {
-        fprintf(c->notes, "%s: stopped before seq %lld: the f32 scores need %.0f MiB in one buffer, over the "
-                          "device's limit of %.0f MiB\n",
+        fprintf(c->notes, "%s: stopped before seq %lld: the f32 scores need %.0f MiB in one allocation, over "
+                          "the device's limit of %.0f MiB\n",
                 backend, (long long)seq, scores / 1048576.0, (double)c->max_buffer / 1048576.0);
         return true;
     }

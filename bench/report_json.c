@@ -127,11 +127,13 @@ static void json_device(FILE *f, const vkattn_device_info *d)
             d->subgroup_arithmetic ? "true" : "false", d->unified_memory ? "true" : "false");
 }
 
-/* A bandwidth-bound op's GB/s as a percentage of the copy shader's in the same run; 0 for other figures. */
+/* A bandwidth-bound op's (or decode attention's) GB/s as a percentage of the copy shader's in the same run; 0 for
+ * other figures. */
 static double percent_of_copy(const bench_results *r, const bench_figure *g)
 {
     double copy = bench_copy_gbps(r, g->backend, g->seq, g->bytes);
-    return g->group == BENCH_OP && copy > 0.0 ? 100.0 * bench_figure_gbps(g) / copy : 0.0;
+    bool banded = g->group == BENCH_OP || (g->group == BENCH_ATTENTION && g->bytes > 0.0);
+    return banded && copy > 0.0 ? 100.0 * bench_figure_gbps(g) / copy : 0.0;
 }
 
 static void json_figure(FILE *f, const bench_results *r, const bench_figure *g)
@@ -433,7 +435,7 @@ static bool figure_member(json_parser *p, const char *key, void *user, int depth
     bench_figure *f = user;
     size_t cap = 0;
     char *text = figure_text(f, key, &cap);
-    bool found = false, b;
+    bool found = false, b = false;
     if (text)
         return parse_string(p, text, cap);
     if (!figure_number(p, f, key, &found) || found)

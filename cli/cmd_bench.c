@@ -43,7 +43,7 @@ typedef struct bench_options {
     const char *device, *out_dir, *compare;
     int64_t reps, memory_mib;
     double budget_s;
-    bool f16, no_cpu, help;
+    bool f16, no_cpu, peer, help;
 } bench_options;
 
 void cli_bench_usage(FILE *out)
@@ -58,11 +58,14 @@ void cli_bench_usage(FILE *out)
           "  --reps N              timed repetitions after a warm-up (default 5)\n"
           "  --budget SECONDS      time budget per sequence length (default 30)\n"
           "  --memory MIB          memory budget (default 2048; the sweep also stops where the scores\n"
-          "                        [heads, seq, seq] outgrow one Vulkan buffer)\n"
+          "                        [heads, seq, seq] outgrow one Vulkan allocation)\n"
           "  --f16                 f16 tensors (default f32)\n"
           "  --no-cpu              do not also run the CPU backend\n"
           "  --out DIR             write results.json, results.csv and report.html\n"
-          "  --compare OLD.json    print new/old median time per figure found in both\n",
+          "  --compare OLD.json    print new/old median time per figure found in both\n"
+          "  --peer                only the shapes issue 8 has ggml Vulkan figures for (softmax, RoPE GPT-J),\n"
+          "                        each against the peer's figure and this run's copy bandwidth (--reps, --backend,\n"
+          "                        --device and --no-cpu apply; no files)\n",
           out);
 }
 
@@ -164,6 +167,8 @@ static bool is_flag(const char *name, bench_options *o)
         return o->f16 = true;
     if (strcmp(name, "--no-cpu") == 0)
         return o->no_cpu = true;
+    if (strcmp(name, "--peer") == 0)
+        return o->peer = true;
     return false;
 }
 
@@ -189,7 +194,8 @@ static int parse_args(int argc, char **argv, bench_options *o)
         name[len] = '\0';
         if (!eq && is_flag(name, o))
             continue;
-        if (strncmp(name, "--", 2) != 0 || strcmp(name, "--f16") == 0 || strcmp(name, "--no-cpu") == 0)
+        if (strncmp(name, "--", 2) != 0 || strcmp(name, "--f16") == 0 || strcmp(name, "--no-cpu") == 0 ||
+            strcmp(name, "--peer") == 0)
             return cli_error("bench: unexpected argument '%s'", arg);
         const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!value)
@@ -249,21 +255,31 @@ static void figure_label(const bench_figure *f, char *out, size_t len)
              f->phase, f->path[0] ? " " : "", f->path);
 }
 
+/* "GB/s  x% of copy  y% of buffer copy" of a figure with bytes. */
+static void print_bandwidth(const bench_results *r, const bench_figure *f)
+{
+    double gbps = bench_figure_gbps(f);
+    double copy = bench_copy_gbps(r, f->backend, f->seq, f->bytes);
+    double buffer = bench_copy_gbps_of(r, f->backend, f->seq, f->bytes, "buffer copy");
+    printf("  %9.2f GB/s  %5.1f%% of copy  %5.1f%% of buffer copy", gbps, copy > 0.0 ? 100.0 * gbps / copy : 0.0,
+           buffer > 0.0 ? 100.0 * gbps / buffer : 0.0);
+}
+
 static void print_figure(const bench_results *r, const bench_figure *f)
 {
     char label[3 * BENCH_NAME_LEN];
     figure_label(f, label, sizeof label);
     printf("  %-36s %11.4f ms [%.4f-%.4f]", label, f->median_ms, f->min_ms, f->max_ms);
-    double copy = bench_copy_gbps(r, f->backend, f->seq, f->bytes);
     if (f->group == BENCH_BANDWIDTH)
         printf("  %9.2f GB/s", bench_figure_gbps(f));
     else if (f->group == BENCH_OP)
-        printf("  %9.2f GB/s  %5.1f%% of copy", bench_figure_gbps(f),
-               copy > 0.0 ? 100.0 * bench_figure_gbps(f) / copy : 0.0);
+        print_bandwidth(r, f);
     else if (f->group == BENCH_MATMUL)
         printf("  %9.2f GFLOP/s", bench_figure_gflops(f));
     else
         printf("  %9.4f TFLOP/s", bench_figure_gflops(f) * 1e-3);
+    if (f->group == BENCH_ATTENTION && f->bytes > 0.0)
+        print_bandwidth(r, f);
     putchar('\n');
 }
 
@@ -332,11 +348,11 @@ static void print_layer_table(const bench_results *r)
     print_layer_rows(r, VKATTN_BACKEND_CPU);
 }
 
-/* The most one Vulkan buffer may hold: the smaller of one binding's range and one allocation (0 = unknown). */
+/* The most one Vulkan tensor may hold: one allocation (the library binds tensors larger than one binding's range in
+ * windows, so maxStorageBufferRange no longer limits the sweep). */
 static uint64_t max_buffer(const vkattn_device_info *d)
 {
-    uint64_t m = d->max_storage_buffer_range ? d->max_storage_buffer_range : UINT64_MAX;
-    return d->max_allocation_size && d->max_allocation_size < m ? d->max_allocation_size : m;
+    return d->max_allocation_size ? d->max_allocation_size : UINT64_MAX;
 }
 
 static void print_header(const bench_results *r, int reps)
@@ -350,7 +366,7 @@ static void print_header(const bench_results *r, int reps)
            vkattn_dtype_name(r->shape.dtype), reps);
     printf("budget: %g s per sequence length, memory %.0f MiB", r->budget_s, (double)r->memory_budget / 1048576.0);
     if (d->backend == VKATTN_BACKEND_VULKAN)
-        printf(" (one buffer at most %.0f MiB)", (double)max_buffer(d) / 1048576.0);
+        printf(" (one tensor at most %.0f MiB)", (double)max_buffer(d) / 1048576.0);
     putchar('\n');
 }
 
@@ -427,15 +443,61 @@ static int measure_all(const bench_options *o, vkattn_context *ctx, bench_result
     return status;
 }
 
-static int bench_with(const bench_options *o, const bench_results *old)
+/* --peer: the peer's shapes on the chosen device (and with its portable kernels only, for comparison) and, unless
+ * --no-cpu or the device is the CPU backend, on the CPU backend. */
+static int peer_on(vkattn_backend backend, const char *device, bool baseline_too, int reps)
+{
+    vkattn_context_desc cd = cli_context_desc(backend, device);
+    vkattn_context *ctx = NULL, *base = NULL;
+    vkattn_result res = vkattn_context_create(&cd, &ctx);
+    if (res == VKATTN_OK && baseline_too && vkattn_context_backend(ctx) == VKATTN_BACKEND_VULKAN) {
+        cd.flags |= VKATTN_CONTEXT_BASELINE_KERNELS;
+        res = vkattn_context_create(&cd, &base);
+    }
+    if (res == VKATTN_OK)
+        res = bench_peer(ctx, base, reps, stdout);
+    int status = res == VKATTN_OK ? CLI_EXIT_OK : cli_library_error(base ? base : ctx, res);
+    vkattn_context_destroy(base);
+    vkattn_context_destroy(ctx);
+    return status;
+}
+
+/* The context of the chosen device, and the run's metadata in r. */
+static int open_device(const bench_options *o, vkattn_context **ctx, bench_results *r)
 {
     vkattn_context_desc cd = cli_context_desc(o->backend, o->device);
-    vkattn_context *ctx = NULL;
-    vkattn_result res = vkattn_context_create(&cd, &ctx);
+    vkattn_result res = vkattn_context_create(&cd, ctx);
     if (res != VKATTN_OK)
         return cli_library_error(NULL, res);
+    fill_metadata(r, o, *ctx);
+    return CLI_EXIT_OK;
+}
+
+static int peer_with(const bench_options *o)
+{
+    vkattn_context *ctx = NULL;
     bench_results r = {0};
-    fill_metadata(&r, o, ctx);
+    int opened = open_device(o, &ctx, &r);
+    if (opened != CLI_EXIT_OK)
+        return opened;
+    bool cpu_too = !o->no_cpu && vkattn_context_backend(ctx) != VKATTN_BACKEND_CPU;
+    vkattn_context_destroy(ctx);
+    printf("vkattn %s (%s) bench --peer, %s; %s (%s)\nmedian of %d timed runs after a warm-up (GPU timestamps; CPU "
+           "backend: wall time per op)\n",
+           r.vkattn_version, r.git_revision, r.date, r.device.name, r.device.driver_info, (int)o->reps);
+    int status = peer_on(o->backend, o->device, true, (int)o->reps);
+    if (status == CLI_EXIT_OK && cpu_too)
+        status = peer_on(VKATTN_BACKEND_CPU, NULL, false, (int)o->reps);
+    return status;
+}
+
+static int bench_with(const bench_options *o, const bench_results *old)
+{
+    vkattn_context *ctx = NULL;
+    bench_results r = {0};
+    int opened = open_device(o, &ctx, &r);
+    if (opened != CLI_EXIT_OK)
+        return opened;
     print_header(&r, (int)o->reps);
     int status = measure_all(o, ctx, &r);
     vkattn_context_destroy(ctx);
@@ -470,6 +532,8 @@ int cli_cmd_bench(int argc, char **argv)
         if (bench_read_json(o.compare, &old, err, sizeof err) != 0)
             status = cli_error("--compare: %s", err);
     }
+    if (status == CLI_EXIT_OK && o.peer)
+        return o.out_dir || o.compare ? cli_error("--peer writes no files: drop --out and --compare") : peer_with(&o);
     bool created = false;
     if (status == CLI_EXIT_OK && o.out_dir)
         status = prepare_out(o.out_dir, &created);

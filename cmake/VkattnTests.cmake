@@ -56,11 +56,14 @@ foreach(test_src IN LISTS VKATTN_TEST_SOURCES)
   endif()
 endforeach()
 
-# The fused attention kernel blocks its work one way for CPU devices (lavapipe) and another for GPUs (a row's dot
-# products shared by several invocations through shared memory). VKATTN_TEST_GPU_BLOCKING=1 makes lavapipe take the
-# GPU blocking, so that path is verified here too.
-add_test(NAME test_attention_gpu_blocking COMMAND test_attention)
-set_tests_properties(test_attention_gpu_blocking PROPERTIES
-  TIMEOUT 600 ENVIRONMENT "VKATTN_TEST_GPU_BLOCKING=1;VKATTN_TEST_BACKENDS=vulkan")
+# Kernels shape their work one way for CPU devices (lavapipe: one subgroup per workgroup, long loops) and another
+# for GPUs (the fused attention kernel shares a row's dot products among invocations through shared memory; the row
+# kernels of softmax, RoPE, sinusoidal and ALiBi take wider workgroups and one row each; the vec4 copy one item per
+# invocation). VKATTN_TEST_GPU_BLOCKING=1 makes lavapipe take the GPU shapes, so those are verified here too.
+foreach(suite IN ITEMS attention softmax rope sinusoidal alibi tensor)
+  add_test(NAME test_${suite}_gpu_blocking COMMAND test_${suite})
+  set_tests_properties(test_${suite}_gpu_blocking PROPERTIES
+    TIMEOUT 600 ENVIRONMENT "VKATTN_TEST_GPU_BLOCKING=1;VKATTN_TEST_BACKENDS=vulkan")
+endforeach()
 
 include(cmake/VkattnApi.cmake)

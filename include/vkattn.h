@@ -122,13 +122,14 @@ enum vkattn_context_flags {
      * path on integrated and CPU devices). */
     VKATTN_CONTEXT_FORCE_STAGING = 1u << 2,
     /* Ignore the environment variables VKATTN_DEVICE, VKATTN_VALIDATION, VKATTN_PROFILE and, for testing,
-     * VKATTN_TEST_GPU_BLOCKING (=1: a CPU Vulkan device such as lavapipe runs the fused attention kernel with the
-     * work split it uses on GPUs) and VKATTN_TEST_STORAGE_RANGE (a byte count from 256 up: lowers the storage-buffer
+     * VKATTN_TEST_GPU_BLOCKING (=1: a CPU Vulkan device such as lavapipe runs the kernels with the work shapes it
+     * uses on GPUs) and VKATTN_TEST_STORAGE_RANGE (a byte count from 256 up: lowers the storage-buffer
      * range the Vulkan backend believes in, so that small tensors take the windows of huge ones) and
      * VKATTN_TEST_DEVICE_LOST_AFTER (n: the n-th queue submission fails as if the device were lost). */
     VKATTN_CONTEXT_IGNORE_ENV = 1u << 3,
-    /* Use only the portable kernels, never a faster path that depends on an optional device feature (today: the
-     * subgroup-arithmetic kernel of vkattn_matmul for up to 8 rows of a). For comparing the paths, and as a way
+    /* Use only the portable kernels, never a faster path that depends on an optional device feature or on aliased
+     * vector views of a buffer (today: the subgroup-arithmetic kernels of vkattn_matmul for up to 8 rows of a and of
+     * vkattn_softmax, and the vec4 paths of vkattn_copy and vkattn_alibi). For comparing the paths, and as a way
      * around a driver whose optional features misbehave. No effect on the CPU backend. */
     VKATTN_CONTEXT_BASELINE_KERNELS = 1u << 4,
 };

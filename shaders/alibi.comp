@@ -1,7 +1,10 @@
 #version 450
-// alibi.comp - ALiBi (Press et al. 2022, arXiv:2108.12409) on scores x [batch, heads, q_len, k_len], one invocation
-// per element (b, h, i, j): with q = q_offset + i and key position j,
+// alibi.comp - ALiBi (Press et al. 2022, arXiv:2108.12409) on scores x [batch, heads, q_len, k_len]: for each
+// element (b, h, i, j), with q = q_offset + i and key position j,
 //   y = -inf where causal and j > q, else y = x - slope[h] * dist(q, j)  (dist: mask.glsl's alibi_distance).
+// Workgroups take ROWS_PER_GROUP rows (b, h, i), their invocations walking each row together (the index arithmetic
+// is per row), 4 elements at a time where VEC4 (the host's promise: x and y contiguous along rows of 4k elements,
+// each row 4-aligned).
 #extension GL_GOOGLE_include_directive : require
 #if defined(DTYPE_F16)
 #extension GL_EXT_shader_16bit_storage : require
@@ -21,26 +24,58 @@ layout(push_constant) uniform Params {
     uint y_offset;
     uint slope_offset;
     uint groups_x;
-    uint elem_base;
+    uint row_base;
     int q_offset;
     uint causal;
     uint grid_width; // 0 = 1D
 } pc;
 
+// Fixed per pipeline: llvmpipe runs the code of untaken branches too, masked off.
+layout(constant_id = 1) const bool CAUSAL = false;     // pc.causal != 0
+layout(constant_id = 2) const bool GRID_2D = false;    // pc.grid_width != 0
+layout(constant_id = 3) const uint ROWS_PER_GROUP = 1;
+layout(constant_id = 4) const bool VEC4 = false;
+
+#if defined(DTYPE_F16)
+layout(set = 0, binding = 0) readonly buffer XBuf4 { f16vec4 x4[]; };
+layout(set = 0, binding = 1) writeonly buffer YBuf4 { f16vec4 y4[]; };
+#define STORE4_T f16vec4
+#else
+layout(set = 0, binding = 0) readonly buffer XBuf4 { vec4 x4[]; };
+layout(set = 0, binding = 1) writeonly buffer YBuf4 { vec4 y4[]; };
+#define STORE4_T vec4
+#endif
+
+// The biased score of key k for query q whose input score is v.
+float biased(float v, int q, int k, float slope)
+{
+    if (CAUSAL && k > q) {
+        return NEG_INF;
+    }
+    return v - slope * alibi_distance(q, k, GRID_2D ? pc.grid_width : 0u);
+}
+
 void main()
 {
-    uint e = flat_index(pc.groups_x, pc.elem_base);
-    if (e >= pc.shape.x * pc.shape.y * pc.shape.z * pc.shape.w) {
-        return;
+    uint rows = pc.shape.x * pc.shape.y * pc.shape.z;
+    uint first = pc.row_base + flat_group(pc.groups_x) * ROWS_PER_GROUP;
+    uint n = pc.shape.w;
+    for (uint row = first; row < min(first + ROWS_PER_GROUP, rows); row++) {
+        uint xr = pc.x_offset + row_offset(row, pc.shape, pc.x_stride);
+        uint yr = pc.y_offset + row_offset(row, pc.shape, pc.y_stride);
+        int q = pc.q_offset + int(row % pc.shape.z);
+        float slope = slopes[pc.slope_offset + (row / pc.shape.z) % pc.shape.y];
+        if (VEC4) {
+            for (uint j = 4u * gl_LocalInvocationID.x; j < n; j += 4u * gl_WorkGroupSize.x) {
+                vec4 v = vec4(x4[(xr + j) >> 2]);
+                int k = int(j);
+                y4[(yr + j) >> 2] = STORE4_T(vec4(biased(v.x, q, k, slope), biased(v.y, q, k + 1, slope),
+                                                  biased(v.z, q, k + 2, slope), biased(v.w, q, k + 3, slope)));
+            }
+        } else {
+            for (uint j = gl_LocalInvocationID.x; j < n; j += gl_WorkGroupSize.x) {
+                y[yr + j * pc.y_stride.w] = STORE_T(biased(float(x[xr + j * pc.x_stride.w]), q, int(j), slope));
+            }
+        }
     }
-    uint rest = e / pc.shape.w;
-    int k = int(e % pc.shape.w);
-    int q = pc.q_offset + int(rest % pc.shape.z);
-    uint h = (rest / pc.shape.z) % pc.shape.y;
-    float v = NEG_INF;
-    if (pc.causal == 0u || k <= q) {
-        v = float(x[pc.x_offset + strided_offset(e, pc.shape, pc.x_stride)]) -
-            slopes[pc.slope_offset + h] * alibi_distance(q, k, pc.grid_width);
-    }
-    y[pc.y_offset + strided_offset(e, pc.shape, pc.y_stride)] = STORE_T(v);
 }

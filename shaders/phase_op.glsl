@@ -19,7 +19,7 @@ layout(push_constant) uniform Params {
     uint pos_offset;
     uvec4 pos_stride;
     uint groups_x;
-    uint elem_base;
+    uint row_base;      // the dispatch's first row
     uint n_entries;     // table entries: n_pairs (rope), n_freqs (sinusoidal)
     uint row_len;       // rope: invocations per row
     uint layout_id;     // vkattn_rope_mode (rope), vkattn_sinusoidal_layout (sinusoidal)
@@ -27,6 +27,21 @@ layout(push_constant) uniform Params {
     int pos_start;      // p = pos_start + s without positions
     float attn_factor;  // rope: multiplies cos and sin
 } pc;
+
+// Fixed per pipeline (the host also sets the push constants' copies): llvmpipe runs the code of untaken branches too,
+// masked off, so a kernel must not carry what this call does not do.
+layout(constant_id = 1) const uint LAYOUT = 0;            // pc.layout_id
+layout(constant_id = 2) const bool HAS_POSITIONS = false; // pc.has_positions != 0
+layout(constant_id = 3) const bool MULTI_AXIS = false;    // table entries name axes other than 0 (2D, M-RoPE)
+layout(constant_id = 4) const uint ROWS_PER_GROUP = 1;
+
+// Each workgroup takes ROWS_PER_GROUP consecutive rows, its invocations walking each row together: the index
+// arithmetic (divisions, costly on CPU devices) is per row, not per element.
+uvec2 group_rows(uint rows)
+{
+    uint first = pc.row_base + flat_group(pc.groups_x) * ROWS_PER_GROUP;
+    return uvec2(first, min(first + ROWS_PER_GROUP, rows));
+}
 
 uvec2 entry_turn(uint k)
 {
@@ -36,13 +51,13 @@ uvec2 entry_turn(uint k)
 
 uint entry_axis(uint k)
 {
-    return table[pc.table_offset + 4u * k + 2u];
+    return MULTI_AXIS ? table[pc.table_offset + 4u * k + 2u] : 0u;
 }
 
 // Position of token (b, s) on the given axis.
 int token_position(uint axis, uint b, uint s)
 {
-    if (pc.has_positions == 0u) {
+    if (!HAS_POSITIONS) {
         return pc.pos_start + int(s);
     }
     return pos[pc.pos_offset + axis * pc.pos_stride.y + b * pc.pos_stride.z + s * pc.pos_stride.w];

@@ -1,5 +1,6 @@
 #version 450
-// sinusoidal.comp - y = x + PE(p) on x [1, batch, seq, dim], one invocation per element d of a row (b, s):
+// sinusoidal.comp - y = x + PE(p) on x [1, batch, seq, dim]; workgroups take rows (b, s), their invocations the
+// elements d of each:
 //   INTERLEAVED (Vaswani et al. 2017, arXiv:1706.03762): k = d / 2, PE = sin (d even) or cos (d odd) of angle_k;
 //   CONCAT (fairseq, Whisper), h = n_freqs: d < h sin(angle_d), d < 2h cos(angle_{d-h}), an odd dim's last
 //   element PE = 0.
@@ -16,19 +17,21 @@ const uint SINUSOIDAL_CONCAT = 1u; // VKATTN_SINUSOIDAL_CONCAT
 
 void main()
 {
-    uint e = flat_index(pc.groups_x, pc.elem_base);
-    if (e >= pc.shape.x * pc.shape.y * pc.shape.z * pc.shape.w) {
-        return;
+    uvec2 rows = group_rows(pc.shape.y * pc.shape.z);
+    for (uint row = rows.x; row < rows.y; row++) {
+        uint xr = pc.x_offset + row_offset(row, pc.shape, pc.x_stride);
+        uint yr = pc.y_offset + row_offset(row, pc.shape, pc.y_stride);
+        int p = token_position(0u, row / pc.shape.z, row % pc.shape.z);
+        for (uint d = gl_LocalInvocationID.x; d < pc.shape.w; d += gl_WorkGroupSize.x) {
+            bool concat = LAYOUT == SINUSOIDAL_CONCAT;
+            bool use_cos = concat ? d >= pc.n_entries : (d & 1u) != 0u;
+            uint k = concat ? (use_cos ? d - pc.n_entries : d) : d / 2u;
+            float v = float(x[xr + d * pc.x_stride.w]);
+            if (k < pc.n_entries) {
+                vec2 sc = turn_sincos(p, entry_turn(k));
+                v += use_cos ? sc.y : sc.x;
+            }
+            y[yr + d * pc.y_stride.w] = STORE_T(v);
+        }
     }
-    uint d = e % pc.shape.w;
-    uint row = e / pc.shape.w; // (b, s) over shape.y, shape.z
-    bool concat = pc.layout_id == SINUSOIDAL_CONCAT;
-    bool use_cos = concat ? d >= pc.n_entries : (d & 1u) != 0u;
-    uint k = concat ? (use_cos ? d - pc.n_entries : d) : d / 2u;
-    float v = float(x[pc.x_offset + strided_offset(e, pc.shape, pc.x_stride)]);
-    if (k < pc.n_entries) {
-        vec2 sc = turn_sincos(token_position(0u, row / pc.shape.z, row % pc.shape.z), entry_turn(k));
-        v += use_cos ? sc.y : sc.x;
-    }
-    y[pc.y_offset + strided_offset(e, pc.shape, pc.y_stride)] = STORE_T(v);
 }

@@ -270,6 +270,19 @@ vkattn_context *vkt_context(vkattn_backend b)
     return vkt_context_flags(b, 0);
 }
 
+bool vkt_subgroup_kernels(vkattn_backend b, bool *skip)
+{
+    vkattn_context *probe = vkt_context(b);
+    *skip = probe == NULL;
+    if (!probe)
+        return false;
+    vkattn_device_info info;
+    ck_assert_int_eq(vkattn_context_device_info(probe, &info), VKATTN_OK);
+    vkt_context_destroy(probe);
+    uint32_t sg = info.subgroup_size;
+    return b == VKATTN_BACKEND_VULKAN && info.subgroup_arithmetic && sg >= 4 && (sg & (sg - 1)) == 0;
+}
+
 /* The log is read after the destroy: the layer reports objects a context failed to free while it goes down. */
 void vkt_context_destroy(vkattn_context *ctx)
 {

@@ -41,6 +41,10 @@ vkattn_context *vkt_context_desc(vkattn_backend b, const vkattn_context_desc *de
 /* Destroys the context; fails the test if the validation layer reported anything (stats.validation_messages > 0
  * or a "validation: " message reached the logger). NULL is a no-op. */
 void vkt_context_destroy(vkattn_context *ctx);
+/* Whether backend b's default context runs the subgroup kernels (a Vulkan device with subgroup arithmetic and a
+ * power-of-two subgroup size of at least 4, as the backend requires); *skip is set when the backend is unavailable
+ * (the test should return). */
+bool vkt_subgroup_kernels(vkattn_backend b, bool *skip);
 /* The messages logged so far on any vkt context of this process (newline-separated), and a reset. */
 const char *vkt_log_text(void);
 void vkt_log_clear(void);

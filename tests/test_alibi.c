@@ -280,6 +280,11 @@ static const alibi_case storage_cases[] = {
     {"f16", {0}, 4, 2, 8, 5, 33, VKATTN_F16, NULL, NULL, false, false},
     {"f16 causal in place", {.causal = true, .q_offset = 28}, 4, 2, 8, 5, 33, VKATTN_F16, NULL, NULL, true, false},
     {"f16 strided, grid", {.grid_width = 6}, 4, 1, 12, 6, 36, VKATTN_F16, &bqhk, &padded4, false, false},
+    /* contiguous rows of 4k keys: the Vulkan backend's vec4 path */
+    {"rows of 36, causal, grid", {.causal = true, .grid_width = 5, .q_offset = 3}, 4, 2, 3, 7, 36, VKATTN_F32, NULL,
+     NULL, false, false},
+    {"f16 rows of 36, causal, in place", {.causal = true, .q_offset = 30}, 4, 1, 4, 6, 36, VKATTN_F16, NULL, NULL,
+     true, false},
 };
 
 START_TEST(test_alibi_storage)

@@ -28,6 +28,7 @@
 #define MAX_ARGS 40
 /* The tiny shape: 2 heads, 1 KV head, head_dim 16, seq 16 and 32. */
 #define T_HEADS 2
+#define T_KV_HEADS 1
 #define T_HEAD_DIM 16
 /* Figures per sequence length: 4 bandwidth (buffer copy and copy shader, of Q's size and of the scores' size),
  * 10 RoPE variants + sinusoidal + ALiBi + softmax, 2 matmuls, 4 encodings x 2 phases x 2 paths of attention,
@@ -188,8 +189,13 @@ static void check_row(const row *rows, size_t n, const row *r)
         assert_close(r->num[C_GBPS], r->num[C_BYTES] / (median * 1e6), "GB/s = bytes / time");
     if (flops)
         assert_close(r->num[C_GFLOPS], r->num[C_FLOPS] / (median * 1e6), "GFLOP/s = flops / time");
-    ck_assert_msg(bandwidth == (r->num[C_BYTES] > 0.0) && flops == (r->num[C_FLOPS] > 0.0), "%s: bytes/flops",
-                  r->text[C_NAME]);
+    /* Decode attention is bandwidth-bound too: it has both (K and V read once, q read, o written). */
+    bool decode = strcmp(r->text[C_GROUP], "attention") == 0 && strcmp(r->text[C_PHASE], "decode") == 0;
+    ck_assert_msg((bandwidth || decode) == (r->num[C_BYTES] > 0.0) && flops == (r->num[C_FLOPS] > 0.0),
+                  "%s: bytes/flops", r->text[C_NAME]);
+    if (decode) /* K and V of the one KV head, q and o of both heads */
+        assert_close(r->num[C_BYTES], 2.0 * seq * T_KV_HEADS * T_HEAD_DIM * 4.0 + 2.0 * T_HEADS * T_HEAD_DIM * 4.0,
+                     "decode attention bytes");
     if (strcmp(r->text[C_GROUP], "op") == 0) {
         /* The copy whose bytes are nearest the op's (ratio nearest 1). */
         const row *small = find_row(rows, n, "copy shader", seq);
@@ -279,6 +285,45 @@ START_TEST(test_bench_runs)
 }
 END_TEST
 
+/* --peer: the seven shapes of the peer comparison, each line's GB/s = bytes (8 x numel: f32 read and written) /
+ * time and its ratio to the peer's figure. */
+START_TEST(test_bench_peer)
+{
+    vkattn_backend b = vkt_backend(_i);
+    vkattn_context *probe = vkt_context(b);
+    if (!probe)
+        return;
+    vkt_context_destroy(probe);
+    const char *const args[] = {"--peer", "--backend", b == VKATTN_BACKEND_CPU ? "cpu" : "vulkan", "--no-cpu",
+                                "--reps", "1", NULL};
+    cli_result r = run_bench(args, b == VKATTN_BACKEND_VULKAN);
+    ck_assert_msg(r.status == 0 && r.err[0] == '\0', "status %d, stderr: %s", r.status, r.err);
+    static const struct {
+        const char *label;
+        double numel, peer;
+    } shapes[] = {
+        {"softmax f32 [77 x 4096 x 5]", 77.0 * 4096 * 5, 0.11},
+        {"softmax f32 [1024 x 1024 x 10]", 1024.0 * 1024 * 10, 0.55},
+        {"softmax f32 [256 x 256 x 20]", 256.0 * 256 * 20, 0.32},
+        {"softmax f32 [32768 x 16]", 32768.0 * 16, 0.15},
+        {"softmax f32 [262144 x 16]", 262144.0 * 16, 0.17},
+        {"rope gptj f32 [128 x 32 x 512]", 128.0 * 32 * 512, 0.04},
+        {"rope gptj f32 [128 x 64 x 512]", 128.0 * 64 * 512, 0.05},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const char *line = strstr(r.out, shapes[i].label);
+        ck_assert_msg(line != NULL, "no line for %s:\n%s", shapes[i].label, r.out);
+        double ms, gbps, peer, ratio;
+        ck_assert_int_eq(sscanf(line + strlen(shapes[i].label), "%lf %lf %lf %lfx", &ms, &gbps, &peer, &ratio), 4);
+        ck_assert_msg(ms > 0.0 && fabs(gbps - 8.0 * shapes[i].numel / (ms * 1e6)) <= 0.01 * gbps + 1e-3,
+                      "%s: %g GB/s in %g ms", shapes[i].label, gbps, ms);
+        ck_assert(peer == shapes[i].peer);
+        ck_assert_msg(fabs(ratio - gbps / peer) <= 0.01 * ratio + 0.1, "%s: x peer %g", shapes[i].label, ratio);
+    }
+    cli_result_free(&r);
+}
+END_TEST
+
 /* Error rows: arguments after `bench --seq 16 --reps 1 --no-cpu --backend cpu --out DIR/out`; "@" in an argument
  * stands for the case directory. */
 static const char *const error_rows[][4] = {
@@ -301,6 +346,7 @@ static const char *const error_rows[][4] = {
     {"--out", "@/file/sub", NULL},
     {"stray", NULL},
     {"--memory", "1", NULL}, /* nothing fits: an error, not an empty result */
+    {"--peer", NULL},        /* with --out: --peer writes no files */
 };
 #define ERROR_ROWS (int)(sizeof error_rows / sizeof error_rows[0])
 
@@ -368,6 +414,7 @@ static Suite *bench_suite(void)
     TCase *run = tcase_create("run");
     tcase_set_timeout(run, 120);
     tcase_add_loop_test(run, test_bench_runs, 0, VKT_BACKEND_COUNT);
+    tcase_add_loop_test(run, test_bench_peer, 0, VKT_BACKEND_COUNT);
     suite_add_tcase(s, run);
     TCase *errors = tcase_create("errors");
     tcase_set_timeout(errors, 30);

@@ -358,14 +358,10 @@ static bool path_family(int backend_index, uint32_t flags, const char *family)
  * VKATTN_CONTEXT_BASELINE_KERNELS, both against the reference on the same shapes. */
 START_TEST(test_matmul_paths)
 {
-    vkattn_backend b = vkt_backend(_i);
-    vkattn_context *probe = vkt_context(b);
-    if (!probe)
+    bool skip;
+    bool offered = vkt_subgroup_kernels(vkt_backend(_i), &skip);
+    if (skip)
         return;
-    vkattn_device_info info;
-    pe_expect(probe, vkattn_context_device_info(probe, &info), VKATTN_OK, "device info");
-    vkt_context_destroy(probe);
-    bool offered = b == VKATTN_BACKEND_VULKAN && info.subgroup_arithmetic && info.subgroup_size >= 4;
     bool fast = path_family(_i, 0, offered ? "decode shapes, subgroup path" : "decode shapes, default kernels");
     ck_assert_msg(fast == offered, "matvec pipeline built: %d, device offers subgroup arithmetic: %d", fast, offered);
     bool baseline = path_family(_i, VKATTN_CONTEXT_BASELINE_KERNELS, "decode shapes, baseline kernels");

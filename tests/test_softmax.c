@@ -714,15 +714,20 @@ static void check_masked(vkattn_context *ctx, const masked_case *c, uint32_t see
     free(want);
 }
 
+static void check_masked_on(vkattn_context *ctx, const masked_case *cases, size_t count)
+{
+    for (size_t k = 0; k < count; k++) {
+        check_masked(ctx, &cases[k], 1500u + 7u * (uint32_t)k);
+    }
+}
+
 static void check_masked_cases(int backend_index, const masked_case *cases, size_t count)
 {
     vkattn_context *ctx = vkt_context(vkt_backend(backend_index));
     if (!ctx) {
         return;
     }
-    for (size_t k = 0; k < count; k++) {
-        check_masked(ctx, &cases[k], 1500u + 7u * (uint32_t)k);
-    }
+    check_masked_on(ctx, cases, count);
     vkt_context_destroy(ctx);
 }
 
@@ -1025,6 +1030,50 @@ START_TEST(test_masked_errors)
 }
 END_TEST
 
+/* ---- kernel paths ------------------------------------------------------------------------------------------------ */
+
+/* Runs the dense, masked and ALiBi families on a context with the given flags, logging at DEBUG, and returns whether
+ * a pipeline of the subgroup kernel (softmax_sg_*) was built. Row lengths cover the vec4 path (multiples of 4,
+ * aligned rows) and the scalar one (odd lengths, a view 3 elements in: test_strided_views), f32 and f16. */
+static bool path_family(int backend_index, uint32_t flags)
+{
+    vkattn_context_desc desc = {.flags = flags, .log_level = VKATTN_LOG_DEBUG};
+    vkt_log_clear();
+    vkattn_context *ctx = vkt_context_desc(vkt_backend(backend_index), &desc);
+    if (!ctx) {
+        return false;
+    }
+    static const int64_t lengths[] = {1, 3, 4, 8, 77, 256, 1024, 1028, 4100, 70000};
+    for (size_t c = 0; c < sizeof(lengths) / sizeof(lengths[0]); c++) {
+        int64_t shape[3] = {2, lengths[c] > 4096 ? 2 : 9, lengths[c]};
+        check_dense(ctx, VKATTN_F32, 3, shape, 0.7f, c % 2 == 1, 1600u + (uint32_t)c);
+        check_dense(ctx, VKATTN_F16, 3, shape, 0.0f, false, 1650u + (uint32_t)c);
+    }
+    check_masked_on(ctx, causal_window_cases, sizeof causal_window_cases / sizeof causal_window_cases[0]);
+    check_masked_on(ctx, mask_cases, sizeof mask_cases / sizeof mask_cases[0]);
+    check_masked_on(ctx, alibi_cases, sizeof alibi_cases / sizeof alibi_cases[0]);
+    bool sg = strstr(vkt_log_text(), "built pipeline softmax_sg_") != NULL;
+    vkt_context_destroy(ctx);
+    return sg;
+}
+
+/* The subgroup kernel where the device offers subgroup arithmetic, and the portable kernel under
+ * VKATTN_CONTEXT_BASELINE_KERNELS, both against float64 on the same cases. */
+START_TEST(test_paths)
+{
+    bool skip;
+    bool offered = vkt_subgroup_kernels(vkt_backend(_i), &skip);
+    if (skip) {
+        return;
+    }
+    bool fast = path_family(_i, 0);
+    ck_assert_msg(fast == offered, "softmax_sg pipeline built: %d, device offers subgroup arithmetic: %d", fast,
+                  offered);
+    ck_assert_msg(!path_family(_i, VKATTN_CONTEXT_BASELINE_KERNELS),
+                  "VKATTN_CONTEXT_BASELINE_KERNELS still built a softmax_sg pipeline");
+}
+END_TEST
+
 /* ---- backends against each other --------------------------------------------------------------------------------- */
 
 /* Softmax of a random [2, 3, 5, 77] tensor on one backend (both ends on the host). */
@@ -1100,6 +1149,7 @@ static Suite *softmax_suite(void)
     tcase_add_loop_test(masked, test_default_desc, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(masked, test_masked_cmd, 0, VKT_BACKEND_COUNT);
     tcase_add_loop_test(masked, test_masked_errors, 0, VKT_BACKEND_COUNT);
+    tcase_add_loop_test(masked, test_paths, 0, VKT_BACKEND_COUNT);
     suite_add_tcase(s, masked);
     return s;
 }

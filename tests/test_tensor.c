@@ -669,6 +669,74 @@ START_TEST(test_copy_f32_to_f16)
 }
 END_TEST
 
+/* Contiguous copies that the Vulkan backend moves 4 elements at a time (copy_*_v4: numel a multiple of 4, both ends
+ * 4-aligned) and their neighbours that it cannot (an odd count, an offset of 1 or 2 elements), for each dtype, on a
+ * context with the given flags; returns whether a copy_*_v4 pipeline was built (the debug log names each). */
+static bool copy_paths(int variant, uint32_t flags)
+{
+    vkattn_context_desc desc = {.flags = flags, .log_level = VKATTN_LOG_DEBUG};
+    if (variant == VKT_BACKEND_COUNT)
+        desc.flags |= VKATTN_CONTEXT_FORCE_STAGING;
+    vkt_log_clear();
+    vkattn_context *ctx = vkt_context_desc(variant < VKT_BACKEND_COUNT ? vkt_backend(variant) : VKATTN_BACKEND_VULKAN,
+                                           &desc);
+    if (!ctx)
+        return false;
+    static const int64_t counts[] = {4, 8, 48, 52, 9, 1};
+    static const int64_t offsets[][2] = {{0, 0}, {4, 8}, {1, 0}, {0, 2}};
+    for (int di = 0; di < 3; di++)
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+            for (size_t o = 0; o < sizeof offsets / sizeof offsets[0]; o++) {
+                const layout from = {1, {counts[c]}, {0}, offsets[o][0]}, to = {1, {counts[c]}, {0}, offsets[o][1]};
+                check_copy_layouts(ctx, DTYPES[di], &from, &to, 900u + 31u * c + 7u * o + (uint64_t)di);
+            }
+    /* f32 <-> f16 conversions, 4 at a time and not */
+    const int64_t shape[2] = {3, 20}, odd[2] = {7, 7};
+    for (int k = 0; k < 2; k++) {
+        const int64_t *sh = k ? odd : shape;
+        size_t n = (size_t)(sh[0] * sh[1]);
+        float *x = xmalloc(n * sizeof *x), *back = xmalloc(n * sizeof *back);
+        uint16_t *h = xmalloc(n * sizeof *h);
+        n = conversion_inputs(x, n);
+        vkattn_tensor a = vkt_tensor(ctx, VKATTN_F32, 2, sh), b = vkt_tensor(ctx, VKATTN_F16, 2, sh);
+        vkattn_tensor c = vkt_tensor(ctx, VKATTN_F32, 2, sh);
+        vkt_write_f32(ctx, a, x, n);
+        ck_assert_int_eq(vkattn_copy(ctx, NULL, a, b), VKATTN_OK);
+        ck_assert_int_eq(vkattn_copy(ctx, NULL, b, c), VKATTN_OK);
+        read_raw(ctx, b, h, n * sizeof *h);
+        check_halves(h, x, n, "f32 -> f16, contiguous");
+        read_raw(ctx, c, back, n * sizeof *back);
+        for (size_t e = 0; e < n; e++) {
+            float want = vkt_half_to_float(h[e]);
+            ck_assert_msg(memcmp(&back[e], &want, sizeof want) == 0 || (isnan(back[e]) && half_is_nan(h[e])),
+                          "f16 -> f32 element %zu: %a from half 0x%04x", e, (double)back[e], h[e]);
+        }
+        vkattn_tensor_destroy(ctx, a);
+        vkattn_tensor_destroy(ctx, b);
+        vkattn_tensor_destroy(ctx, c);
+        free(x);
+        free(back);
+        free(h);
+    }
+    bool v4 = strstr(vkt_log_text(), "built pipeline copy_") && strstr(vkt_log_text(), "_v4");
+    vkt_context_destroy(ctx);
+    return v4;
+}
+
+START_TEST(test_copy_paths)
+{
+    bool vulkan = _i >= VKT_BACKEND_COUNT || vkt_backend(_i) == VKATTN_BACKEND_VULKAN;
+    bool fast = copy_paths(_i, 0);
+    vkattn_context *probe = variant_context(_i);
+    if (!probe)
+        return;
+    vkt_context_destroy(probe);
+    ck_assert_msg(fast == vulkan, "copy_*_v4 pipeline built: %d on a %s context", fast, vulkan ? "Vulkan" : "CPU");
+    ck_assert_msg(!copy_paths(_i, VKATTN_CONTEXT_BASELINE_KERNELS),
+                  "VKATTN_CONTEXT_BASELINE_KERNELS still built a copy_*_v4 pipeline");
+}
+END_TEST
+
 /* Every one of the 65536 binary16 patterns to f32: exact (binary32 holds every half value). */
 START_TEST(test_copy_f16_to_f32)
 {
@@ -949,6 +1017,7 @@ static Suite *tensor_suite(void)
     tcase_set_timeout(copy, 120);
     tcase_add_test(copy, test_half_reference);
     tcase_add_loop_test(copy, test_copy_strided, 0, VARIANT_COUNT);
+    tcase_add_loop_test(copy, test_copy_paths, 0, VARIANT_COUNT);
     tcase_add_loop_test(copy, test_copy_onto_itself, 0, VARIANT_COUNT);
     tcase_add_loop_test(copy, test_copy_f32_to_f16, 0, VARIANT_COUNT);
     tcase_add_loop_test(copy, test_copy_f16_to_f32, 0, VARIANT_COUNT);

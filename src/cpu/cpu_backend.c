@@ -1,9 +1,11 @@
 /*
  * cpu_backend.c - the CPU backend: host memory, and command lists that keep a copy of each op and run them in
- * order at submit, so a submitted list is already finished and waits return at once.
+ * order at submit, so a submitted list is already finished and waits return at once. Each op spreads its rows over
+ * the context's thread pool (cpu_pool.c), the only per-context state.
  */
 #include "cpu/cpu_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -18,10 +20,11 @@ typedef struct cpu_cmd {
     uint32_t cap;
 } cpu_cmd;
 
-/* The backend keeps no per-context state: ctx->impl stays NULL. */
+/* ctx->impl is the context's pool. */
 static void cpu_destroy(vkattn_context *ctx)
 {
-    (void)ctx;
+    vkattn__cpu_pool_destroy(ctx->impl);
+    ctx->impl = NULL;
 }
 
 static vkattn_result cpu_wait_idle(vkattn_context *ctx, uint64_t timeout_ns)
@@ -123,17 +126,17 @@ static vkattn_result cpu_cmd_record(vkattn_context *ctx, vkattn_cmd *cmd, const 
     return VKATTN_OK;
 }
 
-static void run_op(const vkattn__op *op)
+static void run_op(vkattn__cpu_pool *pool, const vkattn__op *op)
 {
     switch (op->kind) {
-    case VKATTN__OP_COPY: vkattn__cpu_copy(op); return;
-    case VKATTN__OP_SOFTMAX: vkattn__cpu_softmax(op); return;
-    case VKATTN__OP_ROPE: vkattn__cpu_rope(op); return;
-    case VKATTN__OP_SINUSOIDAL: vkattn__cpu_sinusoidal(op); return;
-    case VKATTN__OP_ALIBI: vkattn__cpu_alibi(op); return;
-    case VKATTN__OP_MATMUL: vkattn__cpu_matmul(op); return;
-    case VKATTN__OP_ATTENTION: vkattn__cpu_attention(op); return;
-    case VKATTN__OP_COPY_BUFFER: vkattn__cpu_copy_buffer(op); return;
+    case VKATTN__OP_COPY: vkattn__cpu_copy(pool, op); return;
+    case VKATTN__OP_SOFTMAX: vkattn__cpu_softmax(pool, op); return;
+    case VKATTN__OP_ROPE: vkattn__cpu_rope(pool, op); return;
+    case VKATTN__OP_SINUSOIDAL: vkattn__cpu_sinusoidal(pool, op); return;
+    case VKATTN__OP_ALIBI: vkattn__cpu_alibi(pool, op); return;
+    case VKATTN__OP_MATMUL: vkattn__cpu_matmul(pool, op); return;
+    case VKATTN__OP_ATTENTION: vkattn__cpu_attention(pool, op); return;
+    case VKATTN__OP_COPY_BUFFER: vkattn__cpu_copy_buffer(pool, op); return;
     }
 }
 
@@ -150,7 +153,7 @@ static vkattn_result cpu_cmd_submit(vkattn_context *ctx, vkattn_cmd *cmd)
     bool timed = cmd->flags & VKATTN_CMD_TIMESTAMPS;
     for (uint32_t i = 0; i < c->count; i++) {
         double start = timed ? now_ms() : 0.0;
-        run_op(&c->ops[i].op);
+        run_op(ctx->impl, &c->ops[i].op);
         c->ops[i].ms = timed ? now_ms() - start : 0.0;
     }
     ctx->stats.submissions++;
@@ -198,11 +201,36 @@ static const vkattn__backend cpu_backend = {
     .cmd_timings = cpu_cmd_timings,
 };
 
+/* Threads for the context's pool: VKATTN_CPU_THREADS (1..VKATTN__CPU_MAX_THREADS), else the online cores. */
+static vkattn_result thread_count(vkattn_context *ctx, uint32_t *out)
+{
+    const char *env = vkattn__env(&ctx->desc, "VKATTN_CPU_THREADS");
+    *out = vkattn__cpu_online_cores();
+    if (!env)
+        return VKATTN_OK;
+    char *end;
+    errno = 0;
+    long n = strtol(env, &end, 10);
+    if (errno || end == env || *end || n < 1 || n > VKATTN__CPU_MAX_THREADS)
+        return vkattn__error(ctx, VKATTN_ERROR_INVALID_ARGUMENT, "vkattn_context_create: VKATTN_CPU_THREADS=\"%s\" "
+                             "is not a thread count from 1 to %d", env, VKATTN__CPU_MAX_THREADS);
+    *out = (uint32_t)n;
+    return VKATTN_OK;
+}
+
 vkattn_result vkattn__cpu_init(vkattn_context *ctx)
 {
+    uint32_t threads;
+    vkattn_result r = thread_count(ctx, &threads);
+    if (r != VKATTN_OK)
+        return r;
+    vkattn__cpu_pool *pool = vkattn__cpu_pool_create(threads);
+    if (!pool)
+        return vkattn__error(ctx, VKATTN_ERROR_OUT_OF_HOST_MEMORY, "vkattn_context_create: out of host memory");
     ctx->backend = &cpu_backend;
-    ctx->impl = NULL;
+    ctx->impl = pool;
     vkattn__cpu_device_info(&ctx->info);
-    vkattn__log(ctx, VKATTN_LOG_INFO, "vkattn_context_create: CPU backend on %s", ctx->info.name);
+    vkattn__log(ctx, VKATTN_LOG_INFO, "vkattn_context_create: CPU backend on %s, %u threads", ctx->info.name,
+                threads);
     return VKATTN_OK;
 }

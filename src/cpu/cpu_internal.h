@@ -1,8 +1,11 @@
 /*
- * cpu_internal.h - what the CPU backend's files share: the buffer type, element access and the kernels.
+ * cpu_internal.h - what the CPU backend's files share: the buffer type, element access, the thread pool and the
+ * kernels.
  *
  * Kernels get ops checked by the front ends (4-dim tensors, outputs either the inputs' own views or disjoint from
- * them), so they cannot fail. They walk a tensor as rows: dims 0..2 pick a row, dim 3 runs along it.
+ * them), so they cannot fail. They walk a tensor as rows: dims 0..2 pick a row, dim 3 runs along it. They split
+ * their rows across the context's pool (vkattn__cpu_parallel_for); every output element is computed by one thread
+ * with the same arithmetic whatever the thread count, so results never depend on it.
  */
 #ifndef VKATTN_CPU_INTERNAL_H
 #define VKATTN_CPU_INTERNAL_H
@@ -11,6 +14,24 @@
 
 #include <math.h>
 #include <string.h>
+
+/* Loops that gain from wider vectors: on x86-64 with GCC or Clang and glibc's ifunc, an AVX2 copy picked at load
+ * time beside the baseline one. AVX2 alone (no FMA) keeps every product and sum rounded exactly as the baseline.
+ * Not in sanitized builds: the ifunc resolvers run while the program is relocated, before a sanitizer's runtime is
+ * set up, and crash there. */
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#  define VKATTN__CPU_SANITIZED 1
+#elif defined(__has_feature)
+#  if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#    define VKATTN__CPU_SANITIZED 1
+#  endif
+#endif
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && defined(__linux__) && \
+    defined(__GLIBC__) && !defined(__ANDROID__) && !defined(VKATTN__CPU_SANITIZED)
+#  define VKATTN__CPU_VECTOR __attribute__((target_clones("avx2", "default")))
+#else
+#  define VKATTN__CPU_VECTOR
+#endif
 
 /* Host memory of one storage (calloc'ed, so aligned for every dtype). */
 typedef struct vkattn__cpu_buffer {
@@ -140,15 +161,50 @@ double vkattn__cpu_row_weight(const vkattn__cpu_row_stats *st, double v);
 double vkattn__cpu_masked(const vkattn__mask_params *m, const vkattn__tensor *mask, const vkattn__tensor *slopes,
                           int64_t b, int64_t h, int64_t i, int64_t j, double v);
 
+/* ---- thread pool (cpu_pool.c) ---- */
+
+/* VKATTN_CPU_THREADS accepts 1..this. */
+#define VKATTN__CPU_MAX_THREADS 256
+
+typedef struct vkattn__cpu_pool vkattn__cpu_pool;
+/* Runs items [begin, end) of a job. */
+typedef void (*vkattn__cpu_task_fn)(void *arg, int64_t begin, int64_t end);
+
+/* Online cores, clamped to 1..VKATTN__CPU_MAX_THREADS. */
+uint32_t vkattn__cpu_online_cores(void);
+/* A pool of `threads` participants (the caller included); its workers start on the first job that needs them.
+ * NULL when out of memory. */
+vkattn__cpu_pool *vkattn__cpu_pool_create(uint32_t threads);
+/* Joins the workers and frees the pool; NULL is a no-op. */
+void vkattn__cpu_pool_destroy(vkattn__cpu_pool *pool);
+uint32_t vkattn__cpu_pool_threads(const vkattn__cpu_pool *pool);
+/* Runs fn over [0, n) in contiguous chunks on the pool's workers and the calling thread, and returns when all are
+ * done. cost: work per item (about one unit per element touched); small jobs, a NULL pool or a one-thread pool
+ * run inline as fn(arg, 0, n). */
+void vkattn__cpu_parallel_for(vkattn__cpu_pool *pool, int64_t n, int64_t cost, vkattn__cpu_task_fn fn, void *arg);
+
+/* ---- rows as double arrays (cpu_row.c) ---- */
+
+/* n elements of t from storage index start, step apart, into out as doubles (exact, as vkattn__cpu_load). */
+void vkattn__cpu_load_row(const vkattn__tensor *t, int64_t start, int64_t step, int64_t n, double *out);
+/* n doubles into t from storage index start, step apart, rounded as vkattn__cpu_store. */
+void vkattn__cpu_store_row(const vkattn__tensor *t, int64_t start, int64_t step, int64_t n, const double *v);
+
+/* vkattn__cpu_masked over the n keys of a row in place (scratch: n doubles for the mask row). */
+void vkattn__cpu_mask_row(const vkattn__mask_params *m, const vkattn__tensor *mask, const vkattn__tensor *slopes,
+                          int64_t b, int64_t h, int64_t i, int64_t n, double *v, double *scratch);
+/* Scores v[0, n) to their softmax weights in place: the values vkattn__cpu_row_weight gives for the row's stats. */
+void vkattn__cpu_softmax_row(double *v, int64_t n);
+
 /* Kernels (cpu_copy.c, cpu_softmax.c, cpu_rope.c, cpu_sinusoidal.c, cpu_alibi.c, cpu_matmul.c, cpu_attention.c). */
-void vkattn__cpu_copy(const vkattn__op *op);
-void vkattn__cpu_copy_buffer(const vkattn__op *op);
-void vkattn__cpu_softmax(const vkattn__op *op);
-void vkattn__cpu_rope(const vkattn__op *op);
-void vkattn__cpu_sinusoidal(const vkattn__op *op);
-void vkattn__cpu_alibi(const vkattn__op *op);
-void vkattn__cpu_matmul(const vkattn__op *op);
-void vkattn__cpu_attention(const vkattn__op *op);
+void vkattn__cpu_copy(vkattn__cpu_pool *pool, const vkattn__op *op);
+void vkattn__cpu_copy_buffer(vkattn__cpu_pool *pool, const vkattn__op *op);
+void vkattn__cpu_softmax(vkattn__cpu_pool *pool, const vkattn__op *op);
+void vkattn__cpu_rope(vkattn__cpu_pool *pool, const vkattn__op *op);
+void vkattn__cpu_sinusoidal(vkattn__cpu_pool *pool, const vkattn__op *op);
+void vkattn__cpu_alibi(vkattn__cpu_pool *pool, const vkattn__op *op);
+void vkattn__cpu_matmul(vkattn__cpu_pool *pool, const vkattn__op *op);
+void vkattn__cpu_attention(vkattn__cpu_pool *pool, const vkattn__op *op);
 
 /* Fills ctx->info for the host (cpu_info.c). */
 void vkattn__cpu_device_info(vkattn_device_info *info);

@@ -18,6 +18,15 @@
 #define CHECK_PUSH(type, bytes) \
     _Static_assert(sizeof(type) == (bytes) && (bytes) <= 128, #type " mirrors " #bytes " bytes of push constants")
 
+/* Whether kernels take their CPU-device shapes (lavapipe: one subgroup per workgroup, long loops): a CPU Vulkan
+ * device, unless VKATTN_TEST_GPU_BLOCKING=1 asks it to run the GPU shapes so that tests cover them. The loop budgets
+ * of the workgroup softmax, matmul and attention, which llvmpipe enforces whatever the shapes, go by the device type
+ * itself; the GPU shapes of the row kernels loop at most row length / 256 times per row. */
+static bool cpu_shapes(const vkattn_context *ctx)
+{
+    return ctx->info.type == VKATTN_DEVICE_CPU && !vkattn__vk(ctx)->test_gpu_blocking;
+}
+
 /* The 2D dispatch grid every shader walks (vkattn__vk_dispatch): workgroups along x, and the first row or element
  * of the dispatch. Push-constant structs embed it as two consecutive members. */
 typedef struct grid_push {
@@ -48,15 +57,19 @@ typedef struct mask_push {
 } mask_push;
 
 /* softmax.comp: one workgroup per row; row = row_base + gl_WorkGroupID.y * groups_x + gl_WorkGroupID.x; bindings x,
- * y, the mask, the slopes. */
+ * y, the mask, the slopes. Its SUBGROUP_ROWS variants (softmax_sg_*): rows_per_group rows per workgroup, from row
+ * row_base + (gl_WorkGroupID.y * groups_x + gl_WorkGroupID.x) * rows_per_group, one subgroup per row, read and
+ * written as vec4 where vec4_ok. */
 typedef struct softmax_push {
     xy_push io;
     grid_push grid;
     mask_push mask;
     float scale;
+    uint32_t rows_per_group;
+    uint32_t vec4_ok;
 } softmax_push;
 _Static_assert(offsetof(softmax_push, mask) % 16 == 0, "softmax.comp's mask_stride is a uvec4");
-CHECK_PUSH(softmax_push, 108);
+CHECK_PUSH(softmax_push, 116);
 
 /* The other shaders run one invocation per item: item = base + (gl_WorkGroupID.y * groups_x + gl_WorkGroupID.x) *
  * WG + gl_LocalInvocationID.x (common.glsl's flat_index). copy.comp: an item is an element. */
@@ -377,11 +390,108 @@ static uint32_t mask_flags(const vkattn__mask_params *m)
 /* Loop iterations an invocation of softmax.comp may spend walking its row on a CPU device, out of llvmpipe's 65535
  * (the rest go to the shared-memory reduction and a margin). */
 #define SOFTMAX_CPU_MAX_PASSES 60000u
+/* The subgroup kernel on a CPU device: loop iterations per invocation in all (its rows, two passes each) and the
+ * elements a workgroup aims at (fewer, longer workgroups: llvmpipe pays per workgroup). */
+#define SOFTMAX_SG_CPU_MAX_PASSES 40000u
+#define SOFTMAX_SG_CPU_ELEMENTS 4096u
+/* Rows up to this long take the subgroup kernel on a GPU (one subgroup per row, several rows per workgroup); longer
+ * rows take a whole workgroup each. */
+#define SOFTMAX_SG_GPU_MAX_ROW 2048u
+
+/* Whether x and y of a bound row kernel (softmax.comp, alibi.comp) can be read and written as vec4: contiguous along
+ * rows of a multiple of 4 elements, every row starting 4-aligned in its binding. */
+static bool rows_vec4(const vkattn__op *op, const xy_push *io)
+{
+    const vkattn__tensor *x = &op->inputs[0], *y = &op->outputs[0];
+    if (x->shape[3] % 4 != 0 || x->strides[3] != 1 || y->strides[3] != 1 || io->x_offset % 4 != 0 ||
+        io->y_offset % 4 != 0)
+        return false;
+    for (int i = 0; i < 3; i++)
+        if (x->shape[i] > 1 && (x->strides[i] % 4 != 0 || y->strides[i] % 4 != 0))
+            return false;
+    return true;
+}
+
+/* The subgroup kernel's workgroup size for x, 0 when it does not apply: a device with subgroup arithmetic (not the
+ * phone profile, not VKATTN_CONTEXT_BASELINE_KERNELS); on a GPU rows up to SOFTMAX_SG_GPU_MAX_ROW and 128
+ * invocations (or one subgroup, if larger, so that every subgroup is full whatever size the driver runs); on a CPU
+ * device one subgroup, which avoids the barriers llvmpipe runs as coroutine switches. */
+static uint32_t softmax_sg_workgroup(const vkattn_context *ctx, const vkattn__tensor *x)
+{
+    uint32_t sg = ctx->info.subgroup_size;
+    bool cpu = cpu_shapes(ctx);
+    if ((ctx->desc.flags & VKATTN_CONTEXT_BASELINE_KERNELS) || !ctx->info.subgroup_arithmetic || sg < 4 ||
+        (sg & (sg - 1)) != 0 || (!cpu && (uint64_t)x->shape[3] > SOFTMAX_SG_GPU_MAX_ROW))
+        return 0;
+    uint32_t wg = vkattn__vk_workgroup_size(ctx, cpu ? sg : (sg > 128 ? sg : 128), 0);
+    return wg % sg == 0 ? wg : 0;
+}
+
+/* Rows per workgroup of the subgroup kernel: one per subgroup on a GPU; on a CPU device about
+ * SOFTMAX_SG_CPU_ELEMENTS elements within llvmpipe's loop budget, 0 when not even one row fits it. */
+static uint32_t softmax_sg_rows(const vkattn_context *ctx, uint32_t wg, uint64_t n, bool vec4)
+{
+    uint32_t sg = ctx->info.subgroup_size;
+    if (!cpu_shapes(ctx))
+        return wg / sg;
+    uint64_t step = vec4 ? 4u * (uint64_t)sg : sg;
+    uint64_t passes = 2 * ((n + step - 1) / step);
+    if (passes > SOFTMAX_SG_CPU_MAX_PASSES)
+        return 0;
+    uint64_t rows = n < SOFTMAX_SG_CPU_ELEMENTS ? SOFTMAX_SG_CPU_ELEMENTS / n : 1;
+    if (rows * passes > SOFTMAX_SG_CPU_MAX_PASSES)
+        rows = SOFTMAX_SG_CPU_MAX_PASSES / passes;
+    return (uint32_t)rows;
+}
+
+/* softmax.comp's specialization constants: the mask flags and whether ALiBi is 2D (fixed per pipeline, so that no
+ * kernel carries the code of masking it does not do). */
+static void softmax_spec(vkattn__vk_dispatch *d, const softmax_push *pc)
+{
+    d->spec[0] = pc->mask.flags;
+    d->spec[1] = pc->mask.grid_width != 0;
+    d->n_spec = 2;
+}
+
+static void softmax_tensors(const vkattn__op *op, softmax_push *pc, op_tensor *ts)
+{
+    xy_tensors(op, "x", "y", &pc->io, ts);
+    ts[2] = (op_tensor){&op->inputs[1], "the mask", false, &pc->mask.offset, pc->mask.stride};
+    ts[3] = (op_tensor){&op->inputs[2], "the slopes", false, &pc->mask.slope_offset, NULL};
+}
 
 static vkattn_result record_softmax(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
 {
     const vkattn__tensor *x = &op->inputs[0];
     const vkattn__softmax_params *p = &op->desc.softmax;
+    uint64_t n = (uint64_t)x->shape[3];
+    softmax_push pc = {
+        .mask = {.q_offset = p->mask.q_offset, .window = p->mask.window, .grid_width = p->mask.grid_width,
+                 .flags = mask_flags(&p->mask)},
+        .scale = p->scale,
+    };
+    const char *mask_dtype = vkattn_dtype_name(op->inputs[1].dtype);
+    char shader[32];
+    op_tensor ts[4];
+    uint32_t sg_wg = softmax_sg_workgroup(ctx, x);
+    if (sg_wg) {
+        snprintf(shader, sizeof shader, "softmax_sg_%s_%s", vkattn_dtype_name(x->dtype), mask_dtype);
+        vkattn__vk_dispatch d = grid_dispatch(shader, sg_wg, &pc, sizeof pc, offsetof(softmax_push, grid), 1, 1);
+        softmax_tensors(op, &pc, ts);
+        vkattn_result r = bind_all(ctx, func, &d, ts, 4);
+        if (r != VKATTN_OK)
+            return r;
+        bool vec4 = rows_vec4(op, &pc.io);
+        uint32_t rows = softmax_sg_rows(ctx, sg_wg, n, vec4);
+        if (rows) {
+            softmax_spec(&d, &pc);
+            pc.rows_per_group = rows;
+            pc.vec4_ok = vec4;
+            d.base_per_group = rows;
+            d.groups = (rows_of(x) + rows - 1) / rows;
+            return emit(ctx, cmd, func, &d, 1);
+        }
+    }
     /* Two floats of shared memory per invocation: the running max and sum. A GPU takes 256 invocations per row; a CPU
      * device one subgroup (each barrier of the reduction costs a switch over every SIMD batch of the workgroup there:
      * on lavapipe rows of 1024 ran 2.6x faster with 8 invocations than with 256). An invocation walks its row twice,
@@ -391,7 +501,6 @@ static vkattn_result record_softmax(vkattn_context *ctx, vkattn_cmd *cmd, const 
     bool cpu = ctx->info.type == VKATTN_DEVICE_CPU;
     uint32_t wg = vkattn__vk_workgroup_size(ctx, cpu && ctx->info.subgroup_size ? ctx->info.subgroup_size : 256,
                                             2 * sizeof(float));
-    uint64_t n = (uint64_t)x->shape[3];
     if (cpu && 2 * ((n + wg - 1) / wg) > SOFTMAX_CPU_MAX_PASSES) {
         wg = vkattn__vk_workgroup_size(ctx, 1024, 2 * sizeof(float));
         if (2 * ((n + wg - 1) / wg) > SOFTMAX_CPU_MAX_PASSES)
@@ -402,25 +511,30 @@ static vkattn_result record_softmax(vkattn_context *ctx, vkattn_cmd *cmd, const 
                                  func, (unsigned long long)n, ctx->info.name,
                                  (unsigned long long)(SOFTMAX_CPU_MAX_PASSES / 2) * wg);
     }
-    softmax_push pc = {
-        .mask = {.q_offset = p->mask.q_offset, .window = p->mask.window, .grid_width = p->mask.grid_width,
-                 .flags = mask_flags(&p->mask)},
-        .scale = p->scale,
-    };
-    char shader[32];
-    snprintf(shader, sizeof shader, "softmax_%s_%s", vkattn_dtype_name(x->dtype),
-             vkattn_dtype_name(op->inputs[1].dtype));
+    snprintf(shader, sizeof shader, "softmax_%s_%s", vkattn_dtype_name(x->dtype), mask_dtype);
     vkattn__vk_dispatch d = grid_dispatch(shader, wg, &pc, sizeof pc, offsetof(softmax_push, grid), 1, rows_of(x));
-    op_tensor ts[4];
-    xy_tensors(op, "x", "y", &pc.io, ts);
-    ts[2] = (op_tensor){&op->inputs[1], "the mask", false, &pc.mask.offset, pc.mask.stride};
-    ts[3] = (op_tensor){&op->inputs[2], "the slopes", false, &pc.mask.slope_offset, NULL};
+    softmax_spec(&d, &pc);
+    softmax_tensors(op, &pc, ts);
     return launch(ctx, cmd, func, &d, ts, 4);
+}
+
+/* copy.comp's VEC4 variants: vec4 items, this many per invocation on a CPU device, which runs one subgroup per
+ * workgroup looping over its share (measured on lavapipe, f32: 8 invocations with 8 vec4 each copied 7.9 GB/s,
+ * with 64 each 9.3 GB/s, against 1.2 GB/s for the per-element kernel with 256); one on a GPU. */
+#define COPY_V4_PER_INVOCATION 64u
+
+/* Whether a bound copy can move groups of 4 elements: both tensors contiguous (row-major, no gaps), their element
+ * offsets in their bindings multiples of 4, numel a multiple of 4. */
+static bool copy_vec4(const vkattn__op *op, const copy_push *pc)
+{
+    return vkattn__tensor_is_contiguous(&op->inputs[0]) && vkattn__tensor_is_contiguous(&op->outputs[0]) &&
+           vkattn__tensor_numel(&op->inputs[0]) % 4 == 0 && pc->io.x_offset % 4 == 0 && pc->io.y_offset % 4 == 0;
 }
 
 static vkattn_result record_copy(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
 {
     const vkattn__tensor *src = &op->inputs[0], *dst = &op->outputs[0];
+    bool cpu = cpu_shapes(ctx);
     uint32_t wg = vkattn__vk_workgroup_size(ctx, 256, 0);
     copy_push pc = {0};
     char shader[32];
@@ -429,18 +543,76 @@ static vkattn_result record_copy(vkattn_context *ctx, vkattn_cmd *cmd, const cha
                                           vkattn__tensor_numel(src));
     op_tensor ts[2];
     xy_tensors(op, "src", "dst", &pc.io, ts);
-    return launch(ctx, cmd, func, &d, ts, 2);
+    vkattn_result r = bind_all(ctx, func, &d, ts, 2);
+    if (r != VKATTN_OK)
+        return r;
+    if (!(ctx->desc.flags & VKATTN_CONTEXT_BASELINE_KERNELS) && copy_vec4(op, &pc)) {
+        uint32_t v4_wg = cpu && ctx->info.subgroup_size ? vkattn__vk_workgroup_size(ctx, ctx->info.subgroup_size, 0)
+                                                        : wg;
+        uint32_t per_group = v4_wg * (cpu ? COPY_V4_PER_INVOCATION : 1u);
+        snprintf(shader, sizeof shader, "copy_%s_%s_v4", vkattn_dtype_name(src->dtype), vkattn_dtype_name(dst->dtype));
+        d.workgroup_size = v4_wg;
+        d.spec[0] = per_group;
+        d.n_spec = 1;
+        d.base_per_group = per_group;
+        d.groups = (vkattn__tensor_numel(src) / 4 + per_group - 1) / per_group;
+    }
+    return emit(ctx, cmd, func, &d, 1);
 }
 
-/* rope.comp or sinusoidal.comp over `items` items, pc's op fields already set. */
+/* The workgroup of a row-walking kernel (rope.comp, sinusoidal.comp) for rows of row_len items, and the rows each
+ * takes: on a CPU device one subgroup (doubled while its invocations would loop more than PHASE_CPU_MAX_PASSES times
+ * over one row: llvmpipe's limit on loop iterations, see attention_max_keys) and about PHASE_CPU_ITEMS items per
+ * workgroup; on a GPU the row's length rounded up to a multiple of 32, at most 256, and one row. 0 when even the
+ * largest workgroup would loop too often. */
+#define PHASE_CPU_MAX_PASSES 40000u
+#define PHASE_CPU_ITEMS 2048u
+
+static uint32_t row_workgroup(const vkattn_context *ctx, uint64_t row_len, uint32_t *rows_per_group)
+{
+    *rows_per_group = 1;
+    if (!cpu_shapes(ctx)) {
+        uint64_t want = (row_len + 31) / 32 * 32;
+        return vkattn__vk_workgroup_size(ctx, want < 256 ? (uint32_t)want : 256u, 0);
+    }
+    uint32_t max_wg = vkattn__vk_workgroup_size(ctx, 1024, 0);
+    uint32_t wg = vkattn__vk_workgroup_size(ctx, ctx->info.subgroup_size ? ctx->info.subgroup_size : 8, 0);
+    while ((row_len + wg - 1) / wg > PHASE_CPU_MAX_PASSES && wg < max_wg)
+        wg = 2 * wg < max_wg ? 2 * wg : max_wg;
+    uint64_t passes = (row_len + wg - 1) / wg;
+    if (passes > PHASE_CPU_MAX_PASSES)
+        return 0;
+    uint64_t rows = row_len < PHASE_CPU_ITEMS ? PHASE_CPU_ITEMS / row_len : 1;
+    if (rows * passes > PHASE_CPU_MAX_PASSES)
+        rows = PHASE_CPU_MAX_PASSES / passes;
+    *rows_per_group = (uint32_t)rows;
+    return wg;
+}
+
+static vkattn_result long_rows(vkattn_context *ctx, const char *func, uint64_t n)
+{
+    return vkattn__error(ctx, VKATTN_ERROR_UNSUPPORTED,
+                         "%s: rows of %llu elements are longer than the Vulkan device %s can walk in one kernel (CPU "
+                         "Vulkan devices limit the loop iterations of a kernel); use the CPU backend",
+                         func, (unsigned long long)n, ctx->info.name);
+}
+
+/* rope.comp and sinusoidal.comp over `rows` rows of row_len items each. */
 static vkattn_result record_phase(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op,
-                                  const char *family, phase_push *pc, uint64_t items)
+                                  const char *family, phase_push *pc, uint64_t rows, uint64_t row_len)
 {
     const vkattn__tensor *table = &op->inputs[1];
-    uint32_t wg = vkattn__vk_workgroup_size(ctx, 256, 0);
+    uint32_t per_group = 1;
+    uint32_t wg = row_workgroup(ctx, row_len ? row_len : 1, &per_group);
+    if (!wg)
+        return long_rows(ctx, func, row_len);
     char shader[32];
     vkattn__vk_dispatch d = grid_dispatch(variant(shader, family, op->inputs[0].dtype), wg, pc, sizeof *pc,
-                                          offsetof(phase_push, grid), wg, items);
+                                          offsetof(phase_push, grid), per_group, rows);
+    bool multi_axis = pc->has_positions && op->inputs[2].ndim >= 2 && op->inputs[2].shape[1] > 1;
+    const uint32_t spec[] = {pc->layout, pc->has_positions, multi_axis, per_group};
+    memcpy(d.spec, spec, sizeof spec);
+    d.n_spec = VKATTN__ARRAY_LEN(spec);
     op_tensor ts[4];
     xy_tensors(op, "x", "y", &pc->io, ts);
     ts[2] = (op_tensor){table, "the phase table", false, &pc->table_offset, NULL};
@@ -465,7 +637,7 @@ static vkattn_result record_rope(vkattn_context *ctx, vkattn_cmd *cmd, const cha
         .pos_start = p->pos_offset,
         .attn_factor = p->attn_factor,
     };
-    return record_phase(ctx, cmd, func, op, "rope", &pc, rows_of(x) * pc.row_len);
+    return record_phase(ctx, cmd, func, op, "rope", &pc, rows_of(x), pc.row_len);
 }
 
 static vkattn_result record_sinusoidal(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
@@ -477,22 +649,36 @@ static vkattn_result record_sinusoidal(vkattn_context *ctx, vkattn_cmd *cmd, con
         .has_positions = p->has_positions,
         .pos_start = p->pos_offset,
     };
-    return record_phase(ctx, cmd, func, op, "sinusoidal", &pc, vkattn__tensor_numel(&op->inputs[0]));
+    const vkattn__tensor *x = &op->inputs[0];
+    return record_phase(ctx, cmd, func, op, "sinusoidal", &pc, rows_of(x), (uint64_t)x->shape[3]);
 }
 
 static vkattn_result record_alibi(vkattn_context *ctx, vkattn_cmd *cmd, const char *func, const vkattn__op *op)
 {
     const vkattn__alibi_params *p = &op->desc.alibi;
     const vkattn__tensor *x = &op->inputs[0];
-    uint32_t wg = vkattn__vk_workgroup_size(ctx, 256, 0);
     alibi_push pc = {.q_offset = p->q_offset, .causal = p->causal, .grid_width = p->grid_width};
     char shader[32];
-    vkattn__vk_dispatch d = grid_dispatch(variant(shader, "alibi", x->dtype), wg, &pc, sizeof pc,
-                                          offsetof(alibi_push, grid), wg, vkattn__tensor_numel(x));
+    vkattn__vk_dispatch d = grid_dispatch(variant(shader, "alibi", x->dtype), 1, &pc, sizeof pc,
+                                          offsetof(alibi_push, grid), 1, rows_of(x));
     op_tensor ts[3];
     xy_tensors(op, "x", "y", &pc.io, ts);
     ts[2] = (op_tensor){&op->inputs[1], "the slopes", false, &pc.slope_offset, NULL};
-    return launch(ctx, cmd, func, &d, ts, 3);
+    vkattn_result r = bind_all(ctx, func, &d, ts, 3);
+    if (r != VKATTN_OK)
+        return r;
+    bool vec4 = !(ctx->desc.flags & VKATTN_CONTEXT_BASELINE_KERNELS) && rows_vec4(op, &pc.io);
+    uint64_t n = (uint64_t)x->shape[3];
+    uint32_t per_group = 1;
+    d.workgroup_size = row_workgroup(ctx, vec4 ? (n + 3) / 4 : (n ? n : 1), &per_group);
+    if (!d.workgroup_size)
+        return long_rows(ctx, func, n);
+    d.base_per_group = per_group;
+    d.groups = (rows_of(x) + per_group - 1) / per_group;
+    const uint32_t spec[] = {p->causal, p->grid_width != 0, per_group, vec4};
+    memcpy(d.spec, spec, sizeof spec);
+    d.n_spec = VKATTN__ARRAY_LEN(spec);
+    return emit(ctx, cmd, func, &d, 1);
 }
 
 static uint32_t pow2_at_least(uint64_t n)
@@ -686,7 +872,7 @@ static uint64_t attention_passes(uint32_t head_dim, attention_shape s)
 static attention_shape attention_shape_pick(const vkattn_context *ctx, uint32_t head_dim, uint64_t rows)
 {
     uint32_t wg = vkattn__vk_workgroup_size(ctx, 128, 0);
-    bool cpu = ctx->info.type == VKATTN_DEVICE_CPU && !vkattn__vk(ctx)->test_gpu_blocking;
+    bool cpu = cpu_shapes(ctx);
     attention_shape s = {.t_d = pow2_at_least((head_dim + (cpu ? 127 : 7)) / (cpu ? 128 : 8)), .bk = cpu ? 16 : 64};
     if (s.t_d > wg)
         s.t_d = pow2_at_least(wg + 1) / 2;
