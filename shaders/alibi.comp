@@ -60,11 +60,12 @@ void main()
     uint rows = pc.shape.x * pc.shape.y * pc.shape.z;
     uint first = pc.row_base + flat_group(pc.groups_x) * ROWS_PER_GROUP;
     uint n = pc.shape.w;
-    for (uint row = first; row < min(first + ROWS_PER_GROUP, rows); row++) {
-        uint xr = pc.x_offset + row_offset(row, pc.shape, pc.x_stride);
-        uint yr = pc.y_offset + row_offset(row, pc.shape, pc.y_stride);
-        int q = pc.q_offset + int(row % pc.shape.z);
-        float slope = slopes[pc.slope_offset + (row / pc.shape.z) % pc.shape.y];
+    uvec3 c = row_coords(first, pc.shape); // (b, h, i)
+    for (uint row = first; row < min(first + ROWS_PER_GROUP, rows); row++, c = next_row(c, pc.shape)) {
+        uint xr = pc.x_offset + coords_offset(c, pc.x_stride);
+        uint yr = pc.y_offset + coords_offset(c, pc.y_stride);
+        int q = pc.q_offset + int(c.z);
+        float slope = slopes[pc.slope_offset + c.y];
         if (VEC4) {
             for (uint j = 4u * gl_LocalInvocationID.x; j < n; j += 4u * gl_WorkGroupSize.x) {
                 vec4 v = vec4(x4[(xr + j) >> 2]);

@@ -32,10 +32,30 @@ uint strided_offset(uint i, uvec4 shape, uvec4 stride)
     return i0 * stride.x + i1 * stride.y + i2 * stride.z + i3 * stride.w;
 }
 
-// Offset of the first element of row r (rows run over dims 0..2, the row is dim 3).
-uint row_offset(uint r, uvec4 shape, uvec4 stride)
+// Coordinates (i0, i1, i2) of row r over the first three dims of shape: divisions, so once per walk of rows (on CPU
+// devices a vector division runs lane by lane).
+uvec3 row_coords(uint r, uvec4 shape)
 {
-    return strided_offset(r * shape.w, shape, stride);
+    return uvec3(r / (shape.y * shape.z), (r / shape.z) % shape.y, r % shape.z);
+}
+
+// The coordinates of the row after c, without division.
+uvec3 next_row(uvec3 c, uvec4 shape)
+{
+    c.z++;
+    bool wrap_z = c.z == shape.z;
+    c.z = wrap_z ? 0u : c.z;
+    c.y += wrap_z ? 1u : 0u;
+    bool wrap_y = c.y == shape.y;
+    c.y = wrap_y ? 0u : c.y;
+    c.x += wrap_y ? 1u : 0u;
+    return c;
+}
+
+// Element offset of the first element of the row at coordinates c.
+uint coords_offset(uvec3 c, uvec4 stride)
+{
+    return c.x * stride.x + c.y * stride.y + c.z * stride.z;
 }
 
 // Index of this invocation in a 1D index space of one invocation per item, the dispatch starting at item `base`.

@@ -16,12 +16,13 @@
 
 const uint ROPE_GPTJ = 1u; // VKATTN_ROPE_GPTJ
 
-void rope_row(uint row)
+// Row c = (b, s, h).
+void rope_row(uvec3 c)
 {
-    uint xr = pc.x_offset + row_offset(row, pc.shape, pc.x_stride);
-    uint yr = pc.y_offset + row_offset(row, pc.shape, pc.y_stride);
-    uint s = (row / pc.shape.z) % pc.shape.y;
-    uint b = row / (pc.shape.z * pc.shape.y);
+    uint xr = pc.x_offset + coords_offset(c, pc.x_stride);
+    uint yr = pc.y_offset + coords_offset(c, pc.y_stride);
+    uint s = c.y;
+    uint b = c.x;
     for (uint k = gl_LocalInvocationID.x; k < pc.row_len; k += gl_WorkGroupSize.x) {
         if (k >= pc.n_entries) {
             uint d = k + pc.n_entries;
@@ -41,7 +42,9 @@ void rope_row(uint row)
 void main()
 {
     uvec2 rows = group_rows(pc.shape.x * pc.shape.y * pc.shape.z);
+    uvec3 c = row_coords(rows.x, pc.shape);
     for (uint row = rows.x; row < rows.y; row++) {
-        rope_row(row);
+        rope_row(c);
+        c = next_row(c, pc.shape);
     }
 }

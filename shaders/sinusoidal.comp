@@ -18,10 +18,11 @@ const uint SINUSOIDAL_CONCAT = 1u; // VKATTN_SINUSOIDAL_CONCAT
 void main()
 {
     uvec2 rows = group_rows(pc.shape.y * pc.shape.z);
-    for (uint row = rows.x; row < rows.y; row++) {
-        uint xr = pc.x_offset + row_offset(row, pc.shape, pc.x_stride);
-        uint yr = pc.y_offset + row_offset(row, pc.shape, pc.y_stride);
-        int p = token_position(0u, row / pc.shape.z, row % pc.shape.z);
+    uvec3 c = row_coords(rows.x, pc.shape); // (0, b, s)
+    for (uint row = rows.x; row < rows.y; row++, c = next_row(c, pc.shape)) {
+        uint xr = pc.x_offset + coords_offset(c, pc.x_stride);
+        uint yr = pc.y_offset + coords_offset(c, pc.y_stride);
+        int p = token_position(0u, c.y, c.z);
         for (uint d = gl_LocalInvocationID.x; d < pc.shape.w; d += gl_WorkGroupSize.x) {
             bool concat = LAYOUT == SINUSOIDAL_CONCAT;
             bool use_cos = concat ? d >= pc.n_entries : (d & 1u) != 0u;

@@ -91,21 +91,21 @@ void merge(uint a, uint b)
 // One row's view of the inputs.
 struct Row {
     uint x;      // x offset of the row's first element
+    uint y;      // y offset of the row's first element
     uint mask;   // mask offset of (b, h, i, 0)
     int q;       // query position
     float slope; // slope[h], 0 without ALiBi
 };
 
-Row row_at(uint row)
+// Row c = (b, h, i).
+Row row_at(uvec3 c)
 {
-    uint i = row % pc.shape.z;
-    uint h = (row / pc.shape.z) % pc.shape.y;
-    uint b = row / (pc.shape.z * pc.shape.y);
     Row r;
-    r.x = pc.x_offset + row_offset(row, pc.shape, pc.x_stride);
-    r.mask = pc.mask_offset + b * pc.mask_stride.x + h * pc.mask_stride.y + i * pc.mask_stride.z;
-    r.q = pc.q_offset + int(i);
-    r.slope = (MASK_FLAGS & MASK_ALIBI) != 0u ? slopes[pc.slope_offset + h] : 0.0;
+    r.x = pc.x_offset + coords_offset(c, pc.x_stride);
+    r.y = pc.y_offset + coords_offset(c, pc.y_stride);
+    r.mask = pc.mask_offset + coords_offset(c, pc.mask_stride);
+    r.q = pc.q_offset + int(c.z);
+    r.slope = (MASK_FLAGS & MASK_ALIBI) != 0u ? slopes[pc.slope_offset + c.y] : 0.0;
     return r;
 }
 
@@ -157,13 +157,13 @@ vec4 rel_exp4(vec4 v, float m)
     return vec4(rel_exp(v.x, m), rel_exp(v.y, m), rel_exp(v.z, m), rel_exp(v.w, m));
 }
 
-void softmax_row(uint row)
+void softmax_row(uvec3 c)
 {
-    Row r = row_at(row);
-    uint yb = pc.y_offset + row_offset(row, pc.shape, pc.y_stride);
+    Row r = row_at(c);
+    uint yb = r.y;
     uint n = pc.shape.w;
     uint lane = gl_SubgroupInvocationID;
-    bool wide = pc.vec4_ok != 0u && (r.x & 3u) == 0u && (yb & 3u) == 0u;
+    bool wide = pc.vec4_ok != 0u; // the host checked that every row starts 4-aligned
     float m = NEG_INF;
     float s = 0.0;
     if (wide) {
@@ -203,8 +203,12 @@ void main()
 {
     uint rows = pc.shape.x * pc.shape.y * pc.shape.z;
     uint first = pc.row_base + flat_group(pc.groups_x) * pc.rows_per_group;
+    uvec3 c = row_coords(first + gl_SubgroupID, pc.shape); // divisions once, then stepping
     for (uint i = gl_SubgroupID; i < pc.rows_per_group && first + i < rows; i += gl_NumSubgroups) {
-        softmax_row(first + i);
+        softmax_row(c);
+        for (uint k = 0u; k < gl_NumSubgroups; k++) {
+            c = next_row(c, pc.shape);
+        }
     }
 }
 #else
@@ -214,8 +218,8 @@ void main()
     if (row >= pc.shape.x * pc.shape.y * pc.shape.z) {
         return; // uniform over the workgroup: all its invocations share the row
     }
-    Row r = row_at(row);
-    uint yb = pc.y_offset + row_offset(row, pc.shape, pc.y_stride);
+    Row r = row_at(row_coords(row, pc.shape));
+    uint yb = r.y;
     uint n = pc.shape.w;
     uint lid = gl_LocalInvocationID.x;
 
