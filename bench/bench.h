@@ -116,6 +116,21 @@ uint64_t bench_memory_needed(const bench_shape *s, int64_t seq);
  * call's result (message in vkattn_context_last_error(ctx)). */
 vkattn_result bench_run(vkattn_context *ctx, const bench_config *c, bench_results *r);
 
+/* Most ops one timed command list holds: the PE op and the unfused attention's parts (matmul, softmax, matmul, RoPE
+ * on q and k). */
+#define BENCH_MAX_OPS 16
+
+/* Records the ops of one timed list into cmd; the first failure's result. */
+typedef vkattn_result (*bench_record_fn)(vkattn_context *ctx, vkattn_cmd *cmd, void *user);
+/* One timed run (bench/bench_run.c): fn records into a fresh VKATTN_CMD_TIMESTAMPS list, which is submitted and
+ * waited for. *op_ms = the GPU time of its ops from the skip-th on (wall time per op on the CPU backend); *wall_ms
+ * (may be NULL) = the host clock from submit to the end of the wait. VKATTN_ERROR_INTERNAL when the list holds more
+ * than BENCH_MAX_OPS ops. */
+vkattn_result bench_time_once(vkattn_context *ctx, bench_record_fn fn, void *user, uint32_t skip, double *op_ms,
+                              double *wall_ms);
+/* The median of ms[0 .. n), n >= 1; sorts ms. */
+double bench_median(double *ms, int n);
+
 /* --peer (bench/bench_peer.c): softmax and RoPE GPT-J on the shapes issue 8 gives ggml Vulkan's figures for, each
  * printed to out with its GB/s, the peer's, the time on baseline (a context with VKATTN_CONTEXT_BASELINE_KERNELS,
  * or NULL), and this run's copy-shader and buffer-copy bandwidth on the same bytes. */

@@ -33,12 +33,6 @@ static const peer_case cases[] = {
 
 typedef enum peer_job { PEER_OP, PEER_COPY_BUFFER, PEER_COPY_SHADER } peer_job;
 
-static int compare_ms(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static vkattn_result make(vkattn_context *ctx, const int64_t *shape, vkattn_tensor *out)
 {
     vkattn_tensor_desc d = {.dtype = VKATTN_F32, .ndim = 4};
@@ -56,16 +50,24 @@ static vkattn_result make(vkattn_context *ctx, const int64_t *shape, vkattn_tens
     return r;
 }
 
-static vkattn_result record(vkattn_context *ctx, vkattn_cmd *cmd, const peer_case *c, peer_job job, vkattn_tensor x,
-                            vkattn_tensor y)
+/* What one timed list records: job on x -> y. */
+typedef struct peer_run {
+    const peer_case *c;
+    peer_job job;
+    vkattn_tensor x, y;
+} peer_run;
+
+static vkattn_result record(vkattn_context *ctx, vkattn_cmd *cmd, void *user)
 {
+    const peer_run *pr = user;
     vkattn_rope_desc rope = {.mode = VKATTN_ROPE_GPTJ};
-    switch (job) {
-    case PEER_COPY_BUFFER: return vkattn_copy_buffer(ctx, cmd, x, y);
-    case PEER_COPY_SHADER: return vkattn_copy(ctx, cmd, x, y);
+    switch (pr->job) {
+    case PEER_COPY_BUFFER: return vkattn_copy_buffer(ctx, cmd, pr->x, pr->y);
+    case PEER_COPY_SHADER: return vkattn_copy(ctx, cmd, pr->x, pr->y);
     case PEER_OP: break;
     }
-    return c->rope ? vkattn_rope(ctx, cmd, &rope, x, (vkattn_tensor){0}, y) : vkattn_softmax(ctx, cmd, NULL, x, y);
+    return pr->c->rope ? vkattn_rope(ctx, cmd, &rope, pr->x, (vkattn_tensor){0}, pr->y)
+                       : vkattn_softmax(ctx, cmd, NULL, pr->x, pr->y);
 }
 
 /* Median GPU time (summed over the ops one call records) of reps runs after a warm-up. */
@@ -75,30 +77,13 @@ static vkattn_result time_job(vkattn_context *ctx, const peer_case *c, peer_job 
     double *ms = malloc((size_t)reps * sizeof *ms);
     if (!ms)
         return VKATTN_ERROR_OUT_OF_HOST_MEMORY;
-    vkattn_result r = VKATTN_OK;
-    for (int i = -1; r == VKATTN_OK && i < reps; i++) {
-        vkattn_cmd *cmd = NULL;
-        vkattn_cmd_desc cd = {.flags = VKATTN_CMD_TIMESTAMPS};
-        r = vkattn_cmd_create(ctx, &cd, &cmd);
-        if (r == VKATTN_OK) r = record(ctx, cmd, c, job, x, y);
-        if (r == VKATTN_OK) r = vkattn_cmd_submit(cmd);
-        if (r == VKATTN_OK) r = vkattn_cmd_wait(cmd, UINT64_MAX);
-        vkattn_op_timing t[16];
-        uint32_t n = 0;
-        if (r == VKATTN_OK) r = vkattn_cmd_timings(cmd, t, 16, &n);
-        if (r == VKATTN_OK && n > 16)
-            r = VKATTN_ERROR_INTERNAL;
-        double sum = 0.0;
-        for (uint32_t k = 0; r == VKATTN_OK && k < n; k++)
-            sum += t[k].ms;
-        if (i >= 0)
-            ms[i] = sum;
-        vkattn_cmd_destroy(cmd);
-    }
-    if (r == VKATTN_OK) {
-        qsort(ms, (size_t)reps, sizeof *ms, compare_ms);
-        *median_ms = reps % 2 ? ms[reps / 2] : 0.5 * (ms[reps / 2 - 1] + ms[reps / 2]);
-    }
+    peer_run pr = {c, job, x, y};
+    double warm_up;
+    vkattn_result r = bench_time_once(ctx, record, &pr, 0, &warm_up, NULL);
+    for (int i = 0; r == VKATTN_OK && i < reps; i++)
+        r = bench_time_once(ctx, record, &pr, 0, &ms[i], NULL);
+    if (r == VKATTN_OK)
+        *median_ms = bench_median(ms, reps);
     free(ms);
     return r;
 }

@@ -16,9 +16,6 @@
 
 #include "bench.h"
 
-/* Most ops one job's list holds: the PE op and the unfused attention's parts (matmul, softmax, matmul, RoPE on q
- * and k). */
-#define RUN_MAX_OPS 16
 /* The attention time of the next, twice as long, sequence length against this one's. */
 #define RUN_GROWTH 4.0
 /* LongRoPE's per-frequency factors: one entry per rotated pair, up to head_dim 256. */
@@ -219,37 +216,63 @@ typedef struct sample {
     double op_ms, wall_ms;
 } sample;
 
-static vkattn_result run_once(run_state *st, const job *j, sample *out)
+vkattn_result bench_time_once(vkattn_context *ctx, bench_record_fn fn, void *user, uint32_t skip, double *op_ms,
+                              double *wall_ms)
 {
     vkattn_cmd *cmd = NULL;
     vkattn_cmd_desc cd = {.flags = VKATTN_CMD_TIMESTAMPS};
-    vkattn_result r = vkattn_cmd_create(st->ctx, &cd, &cmd);
+    vkattn_result r = vkattn_cmd_create(ctx, &cd, &cmd);
     if (r == VKATTN_OK)
-        r = record(st, cmd, j);
+        r = fn(ctx, cmd, user);
     double start = now_ms();
     if (r == VKATTN_OK)
         r = vkattn_cmd_submit(cmd);
     if (r == VKATTN_OK)
         r = vkattn_cmd_wait(cmd, UINT64_MAX);
-    out->wall_ms = now_ms() - start;
-    vkattn_op_timing t[RUN_MAX_OPS];
+    if (wall_ms)
+        *wall_ms = now_ms() - start;
+    vkattn_op_timing t[BENCH_MAX_OPS];
     uint32_t n = 0;
     if (r == VKATTN_OK)
-        r = vkattn_cmd_timings(cmd, t, RUN_MAX_OPS, &n);
-    if (r == VKATTN_OK && n > RUN_MAX_OPS)
+        r = vkattn_cmd_timings(cmd, t, BENCH_MAX_OPS, &n);
+    if (r == VKATTN_OK && n > BENCH_MAX_OPS)
         r = VKATTN_ERROR_INTERNAL; /* more ops than the bench knows of: its time would be cut short */
-    out->op_ms = 0.0;
-    for (uint32_t i = j->kind == JOB_ATTENTION && j->enc == ENC_SINUSOIDAL ? 1 : 0; r == VKATTN_OK && i < n; i++)
-        out->op_ms += t[i].ms;
+    *op_ms = 0.0;
+    for (uint32_t i = skip; r == VKATTN_OK && i < n; i++)
+        *op_ms += t[i].ms;
     vkattn_cmd_destroy(cmd);
     return r;
 }
 
-/* Median, min and max of n sorted values into f. */
-static void set_stats(bench_figure *f, double *ms, int n)
+double bench_median(double *ms, int n)
 {
     qsort(ms, (size_t)n, sizeof *ms, compare_double);
-    f->median_ms = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+    return n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+}
+
+typedef struct job_run {
+    run_state *st;
+    const job *j;
+} job_run;
+
+static vkattn_result record_job(vkattn_context *ctx, vkattn_cmd *cmd, void *user)
+{
+    (void)ctx;
+    job_run *jr = user;
+    return record(jr->st, cmd, jr->j);
+}
+
+static vkattn_result run_once(run_state *st, const job *j, sample *out)
+{
+    job_run jr = {st, j};
+    return bench_time_once(st->ctx, record_job, &jr, j->kind == JOB_ATTENTION && j->enc == ENC_SINUSOIDAL ? 1 : 0,
+                           &out->op_ms, &out->wall_ms);
+}
+
+/* Median, min and max of n values into f (sorts them). */
+static void set_stats(bench_figure *f, double *ms, int n)
+{
+    f->median_ms = bench_median(ms, n);
     f->min_ms = ms[0];
     f->max_ms = ms[n - 1];
     f->reps = n;

@@ -9,6 +9,7 @@
 #if defined(DTYPE_F16)
 #extension GL_EXT_shader_16bit_storage : require
 #endif
+#define XY_VEC4_VIEWS
 #include "common.glsl"
 #include "mask.glsl"
 
@@ -36,16 +37,6 @@ layout(constant_id = 2) const bool GRID_2D = false;    // pc.grid_width != 0
 layout(constant_id = 3) const uint ROWS_PER_GROUP = 1;
 layout(constant_id = 4) const bool VEC4 = false;
 
-#if defined(DTYPE_F16)
-layout(set = 0, binding = 0) readonly buffer XBuf4 { f16vec4 x4[]; };
-layout(set = 0, binding = 1) writeonly buffer YBuf4 { f16vec4 y4[]; };
-#define STORE4_T f16vec4
-#else
-layout(set = 0, binding = 0) readonly buffer XBuf4 { vec4 x4[]; };
-layout(set = 0, binding = 1) writeonly buffer YBuf4 { vec4 y4[]; };
-#define STORE4_T vec4
-#endif
-
 // The biased score of key k for query q whose input score is v.
 float biased(float v, int q, int k, float slope)
 {
@@ -57,11 +48,10 @@ float biased(float v, int q, int k, float slope)
 
 void main()
 {
-    uint rows = pc.shape.x * pc.shape.y * pc.shape.z;
-    uint first = pc.row_base + flat_group(pc.groups_x) * ROWS_PER_GROUP;
+    uvec2 rows = group_row_range(pc.groups_x, pc.row_base, ROWS_PER_GROUP, pc.shape.x * pc.shape.y * pc.shape.z);
     uint n = pc.shape.w;
-    uvec3 c = row_coords(first, pc.shape); // (b, h, i)
-    for (uint row = first; row < min(first + ROWS_PER_GROUP, rows); row++, c = next_row(c, pc.shape)) {
+    uvec3 c = row_coords(rows.x, pc.shape); // (b, h, i)
+    for (uint row = rows.x; row < rows.y; row++, c = next_row(c, pc.shape)) {
         uint xr = pc.x_offset + coords_offset(c, pc.x_stride);
         uint yr = pc.y_offset + coords_offset(c, pc.y_stride);
         int q = pc.q_offset + int(c.z);

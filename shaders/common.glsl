@@ -14,6 +14,20 @@ layout(local_size_x_id = 0) in;
 
 #define NEG_INF uintBitsToFloat(0xff800000u)
 
+// x and y (bindings 0 and 1, of STORE_T) also seen 4 elements at a time, for the vec4 paths of the row kernels
+// (softmax.comp, alibi.comp): define XY_VEC4_VIEWS before including this file.
+#if defined(XY_VEC4_VIEWS)
+#if defined(DTYPE_F16)
+layout(set = 0, binding = 0) readonly buffer XBuf4 { f16vec4 x4[]; };
+layout(set = 0, binding = 1) writeonly buffer YBuf4 { f16vec4 y4[]; };
+#define STORE4_T f16vec4
+#else
+layout(set = 0, binding = 0) readonly buffer XBuf4 { vec4 x4[]; };
+layout(set = 0, binding = 1) writeonly buffer YBuf4 { vec4 y4[]; };
+#define STORE4_T vec4
+#endif
+#endif
+
 // Index of this workgroup in the flattened grid.
 uint flat_group(uint groups_x)
 {
@@ -30,6 +44,13 @@ uint strided_offset(uint i, uvec4 shape, uvec4 stride)
     uint i1 = i % shape.y;
     uint i0 = i / shape.y;
     return i0 * stride.x + i1 * stride.y + i2 * stride.z + i3 * stride.w;
+}
+
+// The rows [first, end) of this workgroup when each takes per_group consecutive rows from row_base.
+uvec2 group_row_range(uint groups_x, uint row_base, uint per_group, uint rows)
+{
+    uint first = row_base + flat_group(groups_x) * per_group;
+    return uvec2(first, min(first + per_group, rows));
 }
 
 // Coordinates (i0, i1, i2) of row r over the first three dims of shape: divisions, so once per walk of rows (on CPU

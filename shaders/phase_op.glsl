@@ -33,15 +33,9 @@ layout(push_constant) uniform Params {
 layout(constant_id = 1) const uint LAYOUT = 0;            // pc.layout_id
 layout(constant_id = 2) const bool HAS_POSITIONS = false; // pc.has_positions != 0
 layout(constant_id = 3) const bool MULTI_AXIS = false;    // table entries name axes other than 0 (2D, M-RoPE)
+// Each workgroup takes ROWS_PER_GROUP consecutive rows (group_row_range), its invocations walking each row together:
+// the index arithmetic (divisions, costly on CPU devices) is per row, not per element.
 layout(constant_id = 4) const uint ROWS_PER_GROUP = 1;
-
-// Each workgroup takes ROWS_PER_GROUP consecutive rows, its invocations walking each row together: the index
-// arithmetic (divisions, costly on CPU devices) is per row, not per element.
-uvec2 group_rows(uint rows)
-{
-    uint first = pc.row_base + flat_group(pc.groups_x) * ROWS_PER_GROUP;
-    return uvec2(first, min(first + ROWS_PER_GROUP, rows));
-}
 
 uvec2 entry_turn(uint k)
 {

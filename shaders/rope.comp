@@ -41,7 +41,7 @@ void rope_row(uvec3 c)
 
 void main()
 {
-    uvec2 rows = group_rows(pc.shape.x * pc.shape.y * pc.shape.z);
+    uvec2 rows = group_row_range(pc.groups_x, pc.row_base, ROWS_PER_GROUP, pc.shape.x * pc.shape.y * pc.shape.z);
     uvec3 c = row_coords(rows.x, pc.shape);
     for (uint row = rows.x; row < rows.y; row++) {
         rope_row(c);

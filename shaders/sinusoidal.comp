@@ -17,7 +17,7 @@ const uint SINUSOIDAL_CONCAT = 1u; // VKATTN_SINUSOIDAL_CONCAT
 
 void main()
 {
-    uvec2 rows = group_rows(pc.shape.y * pc.shape.z);
+    uvec2 rows = group_row_range(pc.groups_x, pc.row_base, ROWS_PER_GROUP, pc.shape.y * pc.shape.z);
     uvec3 c = row_coords(rows.x, pc.shape); // (0, b, s)
     for (uint row = rows.x; row < rows.y; row++, c = next_row(c, pc.shape)) {
         uint xr = pc.x_offset + coords_offset(c, pc.x_stride);

@@ -19,6 +19,9 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
+#if defined(SUBGROUP_ROWS)
+#define XY_VEC4_VIEWS
+#endif
 #include "common.glsl"
 #include "mask.glsl"
 
@@ -56,18 +59,7 @@ layout(constant_id = 2) const bool GRID_2D = false;  // pc.grid_width != 0
 #define MASK_FLAGS FLAGS
 #define MASK_GRID_WIDTH (GRID_2D ? pc.grid_width : 0u)
 
-#if defined(SUBGROUP_ROWS)
-// x and y seen 4 elements at a time (the same bindings).
-#if defined(DTYPE_F16)
-layout(set = 0, binding = 0) readonly buffer XBuf4 { f16vec4 x4[]; };
-layout(set = 0, binding = 1) writeonly buffer YBuf4 { f16vec4 y4[]; };
-#define STORE4_T f16vec4
-#else
-layout(set = 0, binding = 0) readonly buffer XBuf4 { vec4 x4[]; };
-layout(set = 0, binding = 1) writeonly buffer YBuf4 { vec4 y4[]; };
-#define STORE4_T vec4
-#endif
-#else
+#if !defined(SUBGROUP_ROWS)
 shared float s_max[gl_WorkGroupSize.x];
 shared float s_sum[gl_WorkGroupSize.x];
 #endif
@@ -201,10 +193,9 @@ void softmax_row(uvec3 c)
 
 void main()
 {
-    uint rows = pc.shape.x * pc.shape.y * pc.shape.z;
-    uint first = pc.row_base + flat_group(pc.groups_x) * pc.rows_per_group;
-    uvec3 c = row_coords(first + gl_SubgroupID, pc.shape); // divisions once, then stepping
-    for (uint i = gl_SubgroupID; i < pc.rows_per_group && first + i < rows; i += gl_NumSubgroups) {
+    uvec2 rows = group_row_range(pc.groups_x, pc.row_base, pc.rows_per_group, pc.shape.x * pc.shape.y * pc.shape.z);
+    uvec3 c = row_coords(rows.x + gl_SubgroupID, pc.shape); // divisions once, then stepping
+    for (uint row = rows.x + gl_SubgroupID; row < rows.y; row += gl_NumSubgroups) {
         softmax_row(c);
         for (uint k = 0u; k < gl_NumSubgroups; k++) {
             c = next_row(c, pc.shape);

@@ -27,6 +27,22 @@ static bool cpu_shapes(const vkattn_context *ctx)
     return ctx->info.type == VKATTN_DEVICE_CPU && !vkattn__vk(ctx)->test_gpu_blocking;
 }
 
+/* Row kernels on a CPU device (softmax_sg_*, rope.comp, sinusoidal.comp, alibi.comp): the loop iterations an
+ * invocation may spend in all, out of llvmpipe's 65535 (see attention_max_keys), and the rows one workgroup takes to
+ * reach about `target` items (fewer, longer workgroups: llvmpipe pays per workgroup) when each row costs `passes`
+ * iterations and has `items` items; 0 when not even one row fits the budget. */
+#define ROWS_CPU_MAX_PASSES 40000u
+
+static uint32_t cpu_rows_per_group(uint64_t passes, uint64_t items, uint64_t target)
+{
+    if (passes > ROWS_CPU_MAX_PASSES)
+        return 0;
+    uint64_t rows = items < target ? target / items : 1;
+    if (rows * passes > ROWS_CPU_MAX_PASSES)
+        rows = ROWS_CPU_MAX_PASSES / passes;
+    return (uint32_t)rows;
+}
+
 /* The 2D dispatch grid every shader walks (vkattn__vk_dispatch): workgroups along x, and the first row or element
  * of the dispatch. Push-constant structs embed it as two consecutive members. */
 typedef struct grid_push {
@@ -390,9 +406,7 @@ static uint32_t mask_flags(const vkattn__mask_params *m)
 /* Loop iterations an invocation of softmax.comp may spend walking its row on a CPU device, out of llvmpipe's 65535
  * (the rest go to the shared-memory reduction and a margin). */
 #define SOFTMAX_CPU_MAX_PASSES 60000u
-/* The subgroup kernel on a CPU device: loop iterations per invocation in all (its rows, two passes each) and the
- * elements a workgroup aims at (fewer, longer workgroups: llvmpipe pays per workgroup). */
-#define SOFTMAX_SG_CPU_MAX_PASSES 40000u
+/* The elements a workgroup of the subgroup kernel aims at on a CPU device. */
 #define SOFTMAX_SG_CPU_ELEMENTS 4096u
 /* Rows up to this long take the subgroup kernel on a GPU (one subgroup per row, several rows per workgroup); longer
  * rows take a whole workgroup each. */
@@ -435,13 +449,7 @@ static uint32_t softmax_sg_rows(const vkattn_context *ctx, uint32_t wg, uint64_t
     if (!cpu_shapes(ctx))
         return wg / sg;
     uint64_t step = vec4 ? 4u * (uint64_t)sg : sg;
-    uint64_t passes = 2 * ((n + step - 1) / step);
-    if (passes > SOFTMAX_SG_CPU_MAX_PASSES)
-        return 0;
-    uint64_t rows = n < SOFTMAX_SG_CPU_ELEMENTS ? SOFTMAX_SG_CPU_ELEMENTS / n : 1;
-    if (rows * passes > SOFTMAX_SG_CPU_MAX_PASSES)
-        rows = SOFTMAX_SG_CPU_MAX_PASSES / passes;
-    return (uint32_t)rows;
+    return cpu_rows_per_group(2 * ((n + step - 1) / step), n, SOFTMAX_SG_CPU_ELEMENTS); /* two passes per row */
 }
 
 /* softmax.comp's specialization constants: the mask flags and whether ALiBi is 2D (fixed per pipeline, so that no
@@ -560,12 +568,10 @@ static vkattn_result record_copy(vkattn_context *ctx, vkattn_cmd *cmd, const cha
     return emit(ctx, cmd, func, &d, 1);
 }
 
-/* The workgroup of a row-walking kernel (rope.comp, sinusoidal.comp) for rows of row_len items, and the rows each
- * takes: on a CPU device one subgroup (doubled while its invocations would loop more than PHASE_CPU_MAX_PASSES times
- * over one row: llvmpipe's limit on loop iterations, see attention_max_keys) and about PHASE_CPU_ITEMS items per
- * workgroup; on a GPU the row's length rounded up to a multiple of 32, at most 256, and one row. 0 when even the
- * largest workgroup would loop too often. */
-#define PHASE_CPU_MAX_PASSES 40000u
+/* The workgroup of a row-walking kernel (rope.comp, sinusoidal.comp, alibi.comp) for rows of row_len items, and
+ * the rows each takes: on a CPU device one subgroup (doubled while its invocations would loop more than
+ * ROWS_CPU_MAX_PASSES times over one row) and about PHASE_CPU_ITEMS items per workgroup; on a GPU the row's length
+ * rounded up to a multiple of 32, at most 256, and one row. 0 when even the largest workgroup would loop too often. */
 #define PHASE_CPU_ITEMS 2048u
 
 static uint32_t row_workgroup(const vkattn_context *ctx, uint64_t row_len, uint32_t *rows_per_group)
@@ -577,16 +583,10 @@ static uint32_t row_workgroup(const vkattn_context *ctx, uint64_t row_len, uint3
     }
     uint32_t max_wg = vkattn__vk_workgroup_size(ctx, 1024, 0);
     uint32_t wg = vkattn__vk_workgroup_size(ctx, ctx->info.subgroup_size ? ctx->info.subgroup_size : 8, 0);
-    while ((row_len + wg - 1) / wg > PHASE_CPU_MAX_PASSES && wg < max_wg)
+    while ((row_len + wg - 1) / wg > ROWS_CPU_MAX_PASSES && wg < max_wg)
         wg = 2 * wg < max_wg ? 2 * wg : max_wg;
-    uint64_t passes = (row_len + wg - 1) / wg;
-    if (passes > PHASE_CPU_MAX_PASSES)
-        return 0;
-    uint64_t rows = row_len < PHASE_CPU_ITEMS ? PHASE_CPU_ITEMS / row_len : 1;
-    if (rows * passes > PHASE_CPU_MAX_PASSES)
-        rows = PHASE_CPU_MAX_PASSES / passes;
-    *rows_per_group = (uint32_t)rows;
-    return wg;
+    *rows_per_group = cpu_rows_per_group((row_len + wg - 1) / wg, row_len, PHASE_CPU_ITEMS);
+    return *rows_per_group ? wg : 0;
 }
 
 static vkattn_result long_rows(vkattn_context *ctx, const char *func, uint64_t n)
